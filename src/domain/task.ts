@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { Environment, Name, Timestamp, Uuid } from './common.js';
+import { Secrets } from './run-environment.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+const Command = z
+  .union([
+    z.string().trim().min(1, { message: 'command must not be empty' }),
+    z.array(z.string()).min(1, { message: 'command list must have at least the program name' }),
+  ])
+  .describe(
+    'What to run. A string runs through /bin/sh -c (pipes, variables); a list runs the program directly with those arguments.',
+  );
+
+const seconds = (what: string, max: number) =>
+  z
+    .number({ message: `${what} must be a number of seconds` })
+    .min(0, { message: `${what} must be 0 or more seconds` })
+    .max(max, { message: `${what} must be at most ${max} seconds` });
+
+/** Fields of a Task, as written in `berth.yaml` and sent to `POST /api/v1/tasks/` (an upsert by name). */
+export const TaskSpecObject = z.strictObject({
+  name: Name,
+  description: z.string().max(2000).optional(),
+  run_environment: z
+    .string()
+    .min(1)
+    .describe('Name (or uuid) of the Run Environment the Task runs in.'),
+  enabled: z.boolean().default(true).describe('Disabled Tasks cannot be started. (Default: true)'),
+  passive: z
+    .boolean()
+    .default(false)
+    .describe('Monitor-only: Berth never starts it, it only receives reports from a wrapper. (Default: false)'),
+  command: Command.optional(),
+  working_directory: z
+    .string()
+    .regex(/^\//, { message: 'must be an absolute path' })
+    .optional()
+    .describe('Working directory of the process. (Default: the Run Environment\'s, else the server data directory)'),
+  environment: Environment.default({}),
+  secrets: Secrets.default({}),
+  cpu: z
+    .number({ message: 'cpu is in CPU units (1024 = 1 vCPU): a whole number' })
+    .int({ message: 'cpu is in CPU units (1024 = 1 vCPU): a whole number such as 256, 512 or 1024' })
+    .min(1, { message: 'cpu is in CPU units (1024 = 1 vCPU) and must be at least 1' })
+    .max(16384, { message: 'cpu is in CPU units (1024 = 1 vCPU) and must be at most 16384' })
+    .optional()
+    .describe('CPU units (1024 = 1 vCPU). Informational for local Tasks.'),
+  memory: z
+    .number({ message: 'memory is in MiB: a whole number' })
+    .int({ message: 'memory is in MiB: a whole number such as 512 or 2048' })
+    .min(1, { message: 'memory is in MiB and must be at least 1' })
+    .max(122880, { message: 'memory is in MiB and must be at most 122880' })
+    .optional()
+    .describe('Memory in MiB. Informational for local Tasks.'),
+  timeout_seconds: seconds('timeout_seconds', 30 * 24 * 3600)
+    .positive({ message: 'timeout_seconds must be more than 0 (omit it for no timeout)' })
+    .nullable()
+    .default(null)
+    .describe('End the run after this many seconds with TERMINATED_AFTER_TIME_OUT. (Default: none)'),
+  termination_grace_period_seconds: seconds('termination_grace_period_seconds', 3600)
+    .default(30)
+    .describe('After SIGTERM, how long to wait before SIGKILL. (Default: 30)'),
+  max_retries: z
+    .number()
+    .int({ message: 'max_retries must be a whole number' })
+    .min(0)
+    .max(100)
+    .default(0)
+    .describe('Attempts after the first when an attempt fails. (Default: 0)'),
+  retry_delay_seconds: seconds('retry_delay_seconds', 24 * 3600).default(10).describe('Wait before the first retry. (Default: 10)'),
+  retry_backoff_multiplier: z
+    .number()
+    .min(1, { message: 'retry_backoff_multiplier must be at least 1 (1 = constant delay)' })
+    .max(10)
+    .default(1)
+    .describe('Each further retry waits this many times longer. (Default: 1)'),
+  max_retry_delay_seconds: seconds('max_retry_delay_seconds', 24 * 3600)
+    .nullable()
+    .default(null)
+    .describe('Cap on one retry delay. (Default: none)'),
+  retry_on_timeout: z.boolean().default(false).describe('Retry attempts that timed out too. (Default: false)'),
+  max_concurrency: z
+    .number()
+    .int()
+    .min(-1)
+    .max(10000)
+    .nullable()
+    .default(null)
+    .transform((v) => (v === -1 || v === 0 ? null : v))
+    .describe('How many executions may be in progress at once; null or -1 = no limit. (Default: no limit)'),
+  on_concurrency_limit: z
+    .enum(['queue', 'reject'])
+    .default('queue')
+    .describe('When max_concurrency is reached: queue the new execution until a slot frees, or reject it with 409. (Default: queue)'),
+  schedule: z
+    .string()
+    .trim()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe('Schedule expression (acted on once schedules are implemented).'),
+  heartbeat_interval_seconds: z
+    .number()
+    .int()
+    .positive()
+    .nullable()
+    .default(null)
+    .describe('How often the wrapper reports while running (used for missing-heartbeat detection).'),
+});
+
+/** Cross-field rules a Task must satisfy beyond field types. */
+export const TaskSpec = TaskSpecObject.superRefine((task, ctx) => {
+  if (!task.passive && task.command === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['command'],
+      message: 'command is required (a string for /bin/sh -c, or a list); only passive Tasks may omit it',
+    });
+  }
+  if (task.max_retry_delay_seconds !== null && task.max_retry_delay_seconds < task.retry_delay_seconds) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['max_retry_delay_seconds'],
+      message: 'max_retry_delay_seconds must be at least retry_delay_seconds',
+    });
+  }
+});
+export type TaskSpec = z.infer<typeof TaskSpec>;
+export type TaskSpecInput = z.input<typeof TaskSpec>;
+
+export const RunEnvironmentRef = z.object({ uuid: Uuid, name: Name });
+
+/** A Task as the API returns it. */
+export const Task = TaskSpecObject.omit({ run_environment: true }).extend({
+  uuid: Uuid,
+  run_environment: RunEnvironmentRef,
+  description: z.string().nullable(),
+  command: Command.nullable(),
+  working_directory: z.string().nullable(),
+  cpu: z.number().int().nullable(),
+  memory: z.number().int().nullable(),
+  max_concurrency: z.number().int().nullable(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Task = z.infer<typeof Task>;
+
+/** The retry policy part of a Task. */
+export function retryPolicyOf(task: Pick<TaskSpec, keyof RetryPolicy>): RetryPolicy {
+  return {
+    max_retries: task.max_retries,
+    retry_delay_seconds: task.retry_delay_seconds,
+    retry_backoff_multiplier: task.retry_backoff_multiplier,
+    max_retry_delay_seconds: task.max_retry_delay_seconds,
+    retry_on_timeout: task.retry_on_timeout,
+  };
+}

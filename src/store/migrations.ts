@@ -1,0 +1,142 @@
+import type { SqlDriver } from './sql-driver.js';
+
+/**
+ * Versioned schema migrations, applied in order on start inside one transaction (both SQLite and
+ * PostgreSQL have transactional DDL), so a failed migration leaves the previous schema intact.
+ * On PostgreSQL an advisory lock makes servers that start together migrate one at a time.
+ *
+ * Column conventions, chosen so the same SQL and the same row mapping work on both databases:
+ * times are BIGINT epoch milliseconds, booleans INTEGER 0/1, JSON documents TEXT.
+ * Never edit a migration that has shipped; add a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core: run environments, tasks, executions, api keys, server instances',
+    statements: [
+      `CREATE TABLE run_environments (
+        uuid TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE tasks (
+        uuid TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        run_environment_uuid TEXT NOT NULL REFERENCES run_environments (uuid),
+        enabled INTEGER NOT NULL,
+        passive INTEGER NOT NULL,
+        max_concurrency INTEGER,
+        spec TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX tasks_run_environment ON tasks (run_environment_uuid)`,
+      `CREATE TABLE task_executions (
+        uuid TEXT PRIMARY KEY,
+        task_uuid TEXT NOT NULL REFERENCES tasks (uuid) ON DELETE CASCADE,
+        run_environment_uuid TEXT NOT NULL,
+        status TEXT NOT NULL,
+        run_reason TEXT NOT NULL,
+        stop_reason TEXT,
+        failure TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        launch_after BIGINT,
+        started_at BIGINT,
+        finished_at BIGINT,
+        stop_requested_at BIGINT,
+        stop_sent_at BIGINT,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL DEFAULT 1,
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        timed_out_attempts INTEGER NOT NULL DEFAULT 0,
+        attempts TEXT NOT NULL DEFAULT '[]',
+        exit_code INTEGER,
+        environment_overrides TEXT NOT NULL DEFAULT '{}',
+        input_value TEXT,
+        output_value TEXT,
+        success_count BIGINT,
+        error_count BIGINT,
+        skipped_count BIGINT,
+        expected_count BIGINT,
+        last_status_message TEXT,
+        last_heartbeat_at BIGINT,
+        executor_kind TEXT,
+        executor_handle TEXT,
+        launch_token TEXT,
+        owner_instance TEXT
+      )`,
+      `CREATE INDEX task_executions_created ON task_executions (created_at)`,
+      `CREATE INDEX task_executions_task_created ON task_executions (task_uuid, created_at)`,
+      `CREATE INDEX task_executions_task_status ON task_executions (task_uuid, status)`,
+      `CREATE INDEX task_executions_status_launch ON task_executions (status, launch_after)`,
+      `CREATE INDEX task_executions_owner_status ON task_executions (owner_instance, status)`,
+      `CREATE TABLE api_keys (
+        uuid TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        scope TEXT NOT NULL,
+        prefix TEXT NOT NULL UNIQUE,
+        key_hash TEXT NOT NULL UNIQUE,
+        run_environment_uuid TEXT REFERENCES run_environments (uuid),
+        created_at BIGINT NOT NULL,
+        last_used_at BIGINT,
+        revoked_at BIGINT
+      )`,
+      `CREATE TABLE server_instances (
+        id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL
+      )`,
+    ],
+  },
+];
+
+/** Advisory lock key for migrations on PostgreSQL ("berth" in ASCII). */
+const MIGRATION_LOCK_KEY = 0x6265727468;
+
+export interface MigrationResult {
+  applied: number[];
+  current: number;
+}
+
+/** Brings the schema to the newest version. Refuses a database newer than this Berth. */
+export async function migrate(driver: SqlDriver, now: number = Date.now()): Promise<MigrationResult> {
+  return driver.transaction(async (tx) => {
+    if (tx.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK_KEY]);
+    await tx.run(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
+    );
+    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    const done = new Set(rows.map((r) => Number(r.version)));
+    const newest = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+    const highest = Math.max(0, ...done);
+    if (highest > newest) {
+      throw new Error(
+        `The database schema is at version ${highest}, newer than this Berth understands (${newest}). Upgrade Berth, or point it at another database.`,
+      );
+    }
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
+      for (const statement of migration.statements) await tx.run(statement);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.name,
+        now,
+      ]);
+      applied.push(migration.version);
+    }
+    return { applied, current: newest };
+  });
+}

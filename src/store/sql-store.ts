@@ -1,0 +1,586 @@
+import { randomUUID } from 'node:crypto';
+import { ACTIVE_STATUSES, TERMINAL_STATUSES } from '../domain/execution-status.js';
+import type { ExecutionStatus } from '../domain/execution-status.js';
+import type { RunEnvironmentSpec } from '../domain/run-environment.js';
+import type { TaskSpec } from '../domain/task.js';
+import { looksLikeUuid } from '../domain/common.js';
+import type { Row, SqlDriver, SqlExecutor, SqlValue } from './sql-driver.js';
+import type {
+  ApiKeyRecord,
+  ClaimOptions,
+  ExecutionFilter,
+  ExecutionGuard,
+  ExecutionPatch,
+  ExecutionRecord,
+  NewExecution,
+  Page,
+  RunEnvironmentRecord,
+  ServerInstanceRecord,
+  Store,
+  TaskFilter,
+  TaskRecord,
+} from './store.js';
+
+const JSON_COLUMNS = new Set([
+  'failure',
+  'attempts',
+  'environment_overrides',
+  'input_value',
+  'output_value',
+  'executor_handle',
+]);
+
+/** Columns of task_executions a patch may set. */
+const PATCHABLE = new Set<keyof ExecutionPatch>([
+  'status',
+  'stop_reason',
+  'failure',
+  'updated_at',
+  'launch_after',
+  'started_at',
+  'finished_at',
+  'stop_requested_at',
+  'stop_sent_at',
+  'attempt',
+  'max_attempts',
+  'failed_attempts',
+  'timed_out_attempts',
+  'attempts',
+  'exit_code',
+  'environment_overrides',
+  'input_value',
+  'output_value',
+  'success_count',
+  'error_count',
+  'skipped_count',
+  'expected_count',
+  'last_status_message',
+  'last_heartbeat_at',
+  'executor_kind',
+  'executor_handle',
+  'launch_token',
+  'owner_instance',
+]);
+
+const NON_TERMINAL = (
+  ['QUEUED', 'MANUALLY_STARTED', 'RUNNING', 'STOPPING', 'MARKED_DONE'] as ExecutionStatus[]
+).filter((s) => !TERMINAL_STATUSES.has(s));
+
+function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
+
+function toJson(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}
+
+function fromJson<T>(value: unknown, fallback: T): T {
+  if (value === null || value === undefined) return fallback;
+  return JSON.parse(String(value)) as T;
+}
+
+function num(value: unknown): number {
+  return Number(value);
+}
+
+function numOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function mapExecution(row: Row): ExecutionRecord {
+  return {
+    uuid: String(row.uuid),
+    task_uuid: String(row.task_uuid),
+    run_environment_uuid: String(row.run_environment_uuid),
+    status: row.status as ExecutionStatus,
+    run_reason: row.run_reason as ExecutionRecord['run_reason'],
+    stop_reason: (row.stop_reason ?? null) as ExecutionRecord['stop_reason'],
+    failure: fromJson(row.failure, null),
+    created_at: num(row.created_at),
+    updated_at: num(row.updated_at),
+    launch_after: numOrNull(row.launch_after),
+    started_at: numOrNull(row.started_at),
+    finished_at: numOrNull(row.finished_at),
+    stop_requested_at: numOrNull(row.stop_requested_at),
+    stop_sent_at: numOrNull(row.stop_sent_at),
+    attempt: num(row.attempt),
+    max_attempts: num(row.max_attempts),
+    failed_attempts: num(row.failed_attempts),
+    timed_out_attempts: num(row.timed_out_attempts),
+    attempts: fromJson(row.attempts, []),
+    exit_code: numOrNull(row.exit_code),
+    environment_overrides: fromJson(row.environment_overrides, {}),
+    input_value: fromJson(row.input_value, null),
+    output_value: fromJson(row.output_value, null),
+    success_count: numOrNull(row.success_count),
+    error_count: numOrNull(row.error_count),
+    skipped_count: numOrNull(row.skipped_count),
+    expected_count: numOrNull(row.expected_count),
+    last_status_message: (row.last_status_message ?? null) as string | null,
+    last_heartbeat_at: numOrNull(row.last_heartbeat_at),
+    executor_kind: (row.executor_kind ?? null) as string | null,
+    executor_handle: fromJson(row.executor_handle, null),
+    launch_token: (row.launch_token ?? null) as string | null,
+    owner_instance: (row.owner_instance ?? null) as string | null,
+  };
+}
+
+function mapRunEnvironment(row: Row): RunEnvironmentRecord {
+  return {
+    uuid: String(row.uuid),
+    name: String(row.name),
+    kind: row.kind as RunEnvironmentRecord['kind'],
+    spec: JSON.parse(String(row.spec)) as RunEnvironmentSpec,
+    created_at: num(row.created_at),
+    updated_at: num(row.updated_at),
+  };
+}
+
+function mapTask(row: Row): TaskRecord {
+  return {
+    uuid: String(row.uuid),
+    name: String(row.name),
+    run_environment_uuid: String(row.run_environment_uuid),
+    spec: JSON.parse(String(row.spec)) as TaskSpec,
+    created_at: num(row.created_at),
+    updated_at: num(row.updated_at),
+  };
+}
+
+function mapApiKey(row: Row): ApiKeyRecord {
+  return {
+    uuid: String(row.uuid),
+    name: String(row.name),
+    scope: row.scope as ApiKeyRecord['scope'],
+    prefix: String(row.prefix),
+    key_hash: String(row.key_hash),
+    run_environment_uuid: (row.run_environment_uuid ?? null) as string | null,
+    created_at: num(row.created_at),
+    last_used_at: numOrNull(row.last_used_at),
+    revoked_at: numOrNull(row.revoked_at),
+  };
+}
+
+function mapInstance(row: Row): ServerInstanceRecord {
+  return {
+    id: String(row.id),
+    hostname: String(row.hostname),
+    pid: num(row.pid),
+    started_at: num(row.started_at),
+    heartbeat_at: num(row.heartbeat_at),
+  };
+}
+
+/** Is this a unique-constraint violation (SQLite or PostgreSQL)? */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * The Store over any SqlDriver: portable SQL (`?` placeholders, `ON CONFLICT`, `RETURNING`),
+ * with row locks added on PostgreSQL where several servers compete.
+ */
+export class SqlStore implements Store {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly driver: SqlDriver | null,
+  ) {
+    this.dialect = db.dialect;
+  }
+
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    // Already inside a transaction: join it.
+    if (!this.driver) return fn(this);
+    return this.driver.transaction((tx) => fn(new SqlStore(tx, null)));
+  }
+
+  private lockClause(tables?: string): string {
+    if (this.dialect !== 'postgres') return '';
+    return tables ? ` FOR UPDATE OF ${tables} SKIP LOCKED` : ' FOR UPDATE SKIP LOCKED';
+  }
+
+  // ---- run environments ----
+
+  async upsertRunEnvironment(spec: RunEnvironmentSpec, now: number) {
+    const existing = await this.getRunEnvironmentByName(spec.name);
+    if (existing) {
+      const rows = await this.db.query(
+        'UPDATE run_environments SET kind = ?, spec = ?, updated_at = ? WHERE uuid = ? RETURNING *',
+        [spec.kind, JSON.stringify(spec), now, existing.uuid],
+      );
+      return { record: mapRunEnvironment(rows[0]!), created: false };
+    }
+    const rows = await this.db.query(
+      'INSERT INTO run_environments (uuid, name, kind, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
+      [randomUUID(), spec.name, spec.kind, JSON.stringify(spec), now, now],
+    );
+    return { record: mapRunEnvironment(rows[0]!), created: true };
+  }
+
+  private async getRunEnvironmentByName(name: string): Promise<RunEnvironmentRecord | null> {
+    const rows = await this.db.query('SELECT * FROM run_environments WHERE name = ?', [name]);
+    return rows[0] ? mapRunEnvironment(rows[0]) : null;
+  }
+
+  async getRunEnvironment(uuidOrName: string) {
+    if (looksLikeUuid(uuidOrName)) {
+      const rows = await this.db.query('SELECT * FROM run_environments WHERE uuid = ?', [uuidOrName.toLowerCase()]);
+      if (rows[0]) return mapRunEnvironment(rows[0]);
+    }
+    return this.getRunEnvironmentByName(uuidOrName);
+  }
+
+  async listRunEnvironments(page: { limit: number; offset: number }) {
+    const rows = await this.db.query('SELECT * FROM run_environments ORDER BY name LIMIT ? OFFSET ?', [
+      page.limit,
+      page.offset,
+    ]);
+    const [count] = await this.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM run_environments');
+    return { items: rows.map(mapRunEnvironment), total: num(count?.n ?? 0) };
+  }
+
+  async deleteRunEnvironment(uuid: string) {
+    return (await this.db.run('DELETE FROM run_environments WHERE uuid = ?', [uuid])) > 0;
+  }
+
+  async countTasksInRunEnvironment(uuid: string) {
+    const [row] = await this.db.query<{ n: number }>(
+      `SELECT (SELECT COUNT(*) FROM tasks WHERE run_environment_uuid = ?) + (SELECT COUNT(*) FROM api_keys WHERE run_environment_uuid = ? AND revoked_at IS NULL) AS n`,
+      [uuid, uuid],
+    );
+    return num(row?.n ?? 0);
+  }
+
+  // ---- tasks ----
+
+  async upsertTask(spec: TaskSpec, runEnvironmentUuid: string, now: number) {
+    const existing = await this.db.query('SELECT uuid FROM tasks WHERE name = ?', [spec.name]);
+    const values: SqlValue[] = [
+      runEnvironmentUuid,
+      spec.enabled ? 1 : 0,
+      spec.passive ? 1 : 0,
+      spec.max_concurrency,
+      JSON.stringify(spec),
+      now,
+    ];
+    if (existing[0]) {
+      const rows = await this.db.query(
+        'UPDATE tasks SET run_environment_uuid = ?, enabled = ?, passive = ?, max_concurrency = ?, spec = ?, updated_at = ? WHERE uuid = ? RETURNING *',
+        [...values, String(existing[0].uuid)],
+      );
+      return { record: mapTask(rows[0]!), created: false };
+    }
+    const rows = await this.db.query(
+      'INSERT INTO tasks (run_environment_uuid, enabled, passive, max_concurrency, spec, updated_at, uuid, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
+      [...values, randomUUID(), spec.name, now],
+    );
+    return { record: mapTask(rows[0]!), created: true };
+  }
+
+  async getTask(uuidOrName: string) {
+    if (looksLikeUuid(uuidOrName)) {
+      const rows = await this.db.query('SELECT * FROM tasks WHERE uuid = ?', [uuidOrName.toLowerCase()]);
+      if (rows[0]) return mapTask(rows[0]);
+    }
+    const rows = await this.db.query('SELECT * FROM tasks WHERE name = ?', [uuidOrName]);
+    return rows[0] ? mapTask(rows[0]) : null;
+  }
+
+  async getTasks(uuids: readonly string[]) {
+    const out = new Map<string, TaskRecord>();
+    const unique = [...new Set(uuids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const chunk = unique.slice(i, i + 500);
+      const rows = await this.db.query(`SELECT * FROM tasks WHERE uuid IN (${placeholders(chunk.length)})`, chunk);
+      for (const row of rows) {
+        const task = mapTask(row);
+        out.set(task.uuid, task);
+      }
+    }
+    return out;
+  }
+
+  async listTasks(filter: TaskFilter) {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.run_environment_uuid) {
+      where.push('run_environment_uuid = ?');
+      params.push(filter.run_environment_uuid);
+    }
+    if (filter.search) {
+      where.push("LOWER(name) LIKE ? ESCAPE '\\'");
+      params.push(`%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    if (filter.enabled !== undefined) {
+      where.push('enabled = ?');
+      params.push(filter.enabled ? 1 : 0);
+    }
+    if (filter.passive !== undefined) {
+      where.push('passive = ?');
+      params.push(filter.passive ? 1 : 0);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = await this.db.query(`SELECT * FROM tasks ${clause} ORDER BY name LIMIT ? OFFSET ?`, [
+      ...params,
+      filter.limit,
+      filter.offset,
+    ]);
+    const [count] = await this.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks ${clause}`, params);
+    return { items: rows.map(mapTask), total: num(count?.n ?? 0) };
+  }
+
+  async deleteTask(uuid: string) {
+    return (await this.db.run('DELETE FROM tasks WHERE uuid = ?', [uuid])) > 0;
+  }
+
+  // ---- executions ----
+
+  async createExecution(e: NewExecution) {
+    const rows = await this.db.query(
+      `INSERT INTO task_executions (uuid, task_uuid, run_environment_uuid, status, run_reason, max_attempts,
+        environment_overrides, input_value, created_at, updated_at, started_at, owner_instance, executor_kind)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      [
+        e.uuid,
+        e.task_uuid,
+        e.run_environment_uuid,
+        e.status,
+        e.run_reason,
+        e.max_attempts,
+        JSON.stringify(e.environment_overrides),
+        toJson(e.input_value),
+        e.created_at,
+        e.created_at,
+        e.started_at ?? null,
+        e.owner_instance ?? null,
+        e.executor_kind ?? null,
+      ],
+    );
+    return mapExecution(rows[0]!);
+  }
+
+  async getExecution(uuid: string) {
+    if (!looksLikeUuid(uuid)) return null;
+    const rows = await this.db.query('SELECT * FROM task_executions WHERE uuid = ?', [uuid.toLowerCase()]);
+    return rows[0] ? mapExecution(rows[0]) : null;
+  }
+
+  async listExecutions(filter: ExecutionFilter): Promise<Page<ExecutionRecord>> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.task_uuid) {
+      where.push('task_uuid = ?');
+      params.push(filter.task_uuid);
+    }
+    if (filter.run_environment_uuid) {
+      where.push('run_environment_uuid = ?');
+      params.push(filter.run_environment_uuid);
+    }
+    if (filter.statuses && filter.statuses.length > 0) {
+      where.push(`status IN (${placeholders(filter.statuses.length)})`);
+      params.push(...filter.statuses);
+    }
+    if (filter.created_after !== undefined) {
+      where.push('created_at >= ?');
+      params.push(filter.created_after);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = await this.db.query(
+      `SELECT * FROM task_executions ${clause} ORDER BY created_at DESC, uuid DESC LIMIT ? OFFSET ?`,
+      [...params, filter.limit, filter.offset],
+    );
+    const [count] = await this.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM task_executions ${clause}`, params);
+    return { items: rows.map(mapExecution), total: num(count?.n ?? 0) };
+  }
+
+  async countExecutions(taskUuid: string, statuses: readonly ExecutionStatus[]) {
+    const [row] = await this.db.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM task_executions WHERE task_uuid = ? AND status IN (${placeholders(statuses.length)})`,
+      [taskUuid, ...statuses],
+    );
+    return num(row?.n ?? 0);
+  }
+
+  async updateExecution(uuid: string, patch: ExecutionPatch, guard: ExecutionGuard = {}) {
+    const sets: string[] = [];
+    const params: SqlValue[] = [];
+    for (const [key, value] of Object.entries(patch) as [keyof ExecutionPatch, unknown][]) {
+      if (value === undefined) continue;
+      if (!PATCHABLE.has(key)) throw new Error(`updateExecution: "${key}" cannot be patched`);
+      sets.push(`${key} = ?`);
+      params.push(JSON_COLUMNS.has(key) ? toJson(value) : (value as SqlValue));
+    }
+    if (patch.updated_at === undefined) {
+      sets.push('updated_at = ?');
+      params.push(Date.now());
+    }
+    const where = ['uuid = ?'];
+    params.push(uuid);
+    if (guard.statuses) {
+      if (guard.statuses.length === 0) return null;
+      where.push(`status IN (${placeholders(guard.statuses.length)})`);
+      params.push(...guard.statuses);
+    }
+    if (guard.owner_instance !== undefined) {
+      if (guard.owner_instance === null) where.push('owner_instance IS NULL');
+      else {
+        where.push('owner_instance = ?');
+        params.push(guard.owner_instance);
+      }
+    }
+    const rows = await this.db.query(
+      `UPDATE task_executions SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`,
+      params,
+    );
+    return rows[0] ? mapExecution(rows[0]) : null;
+  }
+
+  async claimQueued(options: ClaimOptions): Promise<ExecutionRecord[]> {
+    if (options.executorKinds.length === 0 || options.limit <= 0) return [];
+    return this.transaction(async (tx) => (tx as SqlStore).claimInTransaction(options));
+  }
+
+  private async claimInTransaction(options: ClaimOptions): Promise<ExecutionRecord[]> {
+    const active = ACTIVE_STATUSES;
+    const candidates = await this.db.query<{ uuid: string; task_uuid: string; attempt: number; max_concurrency: number | null }>(
+      `SELECT e.uuid, e.task_uuid, e.attempt, t.max_concurrency
+         FROM task_executions e JOIN tasks t ON t.uuid = e.task_uuid
+        WHERE e.status = 'QUEUED'
+          AND (e.launch_after IS NULL OR e.launch_after <= ?)
+          AND e.executor_kind IN (${placeholders(options.executorKinds.length)})
+          AND (t.max_concurrency IS NULL OR
+               (SELECT COUNT(*) FROM task_executions a
+                 WHERE a.task_uuid = e.task_uuid AND a.status IN (${placeholders(active.length)})) < t.max_concurrency)
+        ORDER BY e.created_at, e.uuid
+        LIMIT ?${this.lockClause('e')}`,
+      [options.now, ...options.executorKinds, ...active, options.limit],
+    );
+    if (candidates.length === 0) return [];
+
+    // Tasks with a concurrency limit: take the Task row's lock (in a fixed order, so two servers
+    // cannot deadlock), then count again; the count now sees every claim committed before ours.
+    const chosen: typeof candidates = [];
+    const limited = new Map<string, typeof candidates>();
+    for (const c of candidates) {
+      if (c.max_concurrency === null) chosen.push(c);
+      else limited.set(c.task_uuid, [...(limited.get(c.task_uuid) ?? []), c]);
+    }
+    for (const taskUuid of [...limited.keys()].sort()) {
+      if (this.dialect === 'postgres') {
+        await this.db.query('SELECT uuid FROM tasks WHERE uuid = ? FOR NO KEY UPDATE', [taskUuid]);
+      }
+      const group = limited.get(taskUuid)!;
+      const running = await this.countExecutions(taskUuid, active);
+      const free = Math.max(0, num(group[0]!.max_concurrency) - running);
+      chosen.push(...group.slice(0, free));
+    }
+
+    const claimed: ExecutionRecord[] = [];
+    for (const c of chosen) {
+      const attempt = num(c.attempt) + 1;
+      const rows = await this.db.query(
+        `UPDATE task_executions
+            SET status = 'MANUALLY_STARTED', attempt = ?, launch_token = ?, owner_instance = ?,
+                launch_after = NULL, executor_handle = NULL, stop_sent_at = NULL, updated_at = ?
+          WHERE uuid = ? AND status = 'QUEUED' RETURNING *`,
+        [attempt, `${c.uuid}-${attempt}`, options.instanceId, options.now, c.uuid],
+      );
+      if (rows[0]) claimed.push(mapExecution(rows[0]));
+    }
+    return claimed;
+  }
+
+  async listOwnedExecutions(instanceId: string, statuses: readonly ExecutionStatus[], limit: number, afterUuid?: string) {
+    const rows = await this.db.query(
+      `SELECT * FROM task_executions
+        WHERE owner_instance = ? AND status IN (${placeholders(statuses.length)}) AND uuid > ?
+        ORDER BY uuid LIMIT ?`,
+      [instanceId, ...statuses, afterUuid ?? '', limit],
+    );
+    return rows.map(mapExecution);
+  }
+
+  async adoptExecutions(from: string, to: string) {
+    return this.db.run(
+      `UPDATE task_executions SET owner_instance = ? WHERE owner_instance = ? AND status IN (${placeholders(NON_TERMINAL.length)})`,
+      [to, from, ...NON_TERMINAL],
+    );
+  }
+
+  // ---- server instances ----
+
+  async registerInstance(i: ServerInstanceRecord) {
+    await this.db.run(
+      'INSERT INTO server_instances (id, hostname, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)',
+      [i.id, i.hostname, i.pid, i.started_at, i.heartbeat_at],
+    );
+  }
+
+  async heartbeatInstance(id: string, now: number) {
+    await this.db.run('UPDATE server_instances SET heartbeat_at = ? WHERE id = ?', [now, id]);
+  }
+
+  async listInstances() {
+    return (await this.db.query('SELECT * FROM server_instances ORDER BY started_at')).map(mapInstance);
+  }
+
+  async deleteInstance(id: string) {
+    await this.db.run('DELETE FROM server_instances WHERE id = ?', [id]);
+  }
+
+  async listOrphanOwners() {
+    const rows = await this.db.query<{ owner_instance: string }>(
+      `SELECT DISTINCT owner_instance FROM task_executions
+        WHERE owner_instance IS NOT NULL AND status IN (${placeholders(NON_TERMINAL.length)})
+          AND owner_instance NOT IN (SELECT id FROM server_instances)`,
+      [...NON_TERMINAL],
+    );
+    return rows.map((r) => String(r.owner_instance));
+  }
+
+  // ---- API keys ----
+
+  async createApiKey(k: ApiKeyRecord) {
+    await this.db.run(
+      `INSERT INTO api_keys (uuid, name, scope, prefix, key_hash, run_environment_uuid, created_at, last_used_at, revoked_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [k.uuid, k.name, k.scope, k.prefix, k.key_hash, k.run_environment_uuid, k.created_at, k.last_used_at, k.revoked_at],
+    );
+  }
+
+  async findApiKeyByHash(hash: string) {
+    const rows = await this.db.query('SELECT * FROM api_keys WHERE key_hash = ?', [hash]);
+    return rows[0] ? mapApiKey(rows[0]) : null;
+  }
+
+  async getApiKey(uuidOrPrefix: string) {
+    const rows = looksLikeUuid(uuidOrPrefix)
+      ? await this.db.query('SELECT * FROM api_keys WHERE uuid = ?', [uuidOrPrefix.toLowerCase()])
+      : await this.db.query('SELECT * FROM api_keys WHERE prefix = ? OR name = ?', [uuidOrPrefix, uuidOrPrefix]);
+    return rows[0] ? mapApiKey(rows[0]) : null;
+  }
+
+  async listApiKeys() {
+    return (await this.db.query('SELECT * FROM api_keys ORDER BY created_at')).map(mapApiKey);
+  }
+
+  async revokeApiKey(uuid: string, now: number) {
+    return (await this.db.run('UPDATE api_keys SET revoked_at = ? WHERE uuid = ? AND revoked_at IS NULL', [now, uuid])) > 0;
+  }
+
+  async touchApiKey(uuid: string, now: number) {
+    await this.db.run('UPDATE api_keys SET last_used_at = ? WHERE uuid = ?', [now, uuid]);
+  }
+
+  async countApiKeys() {
+    const [row] = await this.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM api_keys');
+    return num(row?.n ?? 0);
+  }
+
+  async close() {
+    await this.driver?.close();
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * The one store test suite. `sqlite/sqlite-store.test.ts` and `postgres/postgres-store.test.ts`
+ * run it against a real SQLite file and a real PostgreSQL schema.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { TaskSpec } from '../domain/task.js';
+import type { TaskSpecInput } from '../domain/task.js';
+import { LocalRunEnvironmentSpec } from '../domain/run-environment.js';
+import type { ExecutionStatus } from '../domain/execution-status.js';
+import type { NewExecution, Store } from './store.js';
+
+export interface StoreFixture {
+  /** A store on an empty database. */
+  open(): Promise<Store>;
+  /** Re-opens the same database (runs migrations again). */
+  reopen(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+const NOW = 1_700_000_000_000;
+
+function taskSpec(name: string, extra: Partial<TaskSpecInput> = {}) {
+  return TaskSpec.parse({ name, run_environment: 'local', command: 'true', ...extra });
+}
+
+export function storeSuite(label: string, makeFixture: () => Promise<StoreFixture>): void {
+  describe(`Store on ${label}`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+    let envUuid: string;
+
+    beforeEach(async () => {
+      if (fixture) {
+        await store.close();
+        await fixture.cleanup();
+      }
+      fixture = await makeFixture();
+      store = await fixture.open();
+      const { record } = await store.upsertRunEnvironment(LocalRunEnvironmentSpec.parse({ name: 'local', kind: 'local' }), NOW);
+      envUuid = record.uuid;
+    });
+
+    afterAll(async () => {
+      await store?.close();
+      await fixture?.cleanup();
+    });
+
+    async function newTask(name: string, extra: Partial<TaskSpecInput> = {}) {
+      return (await store.upsertTask(taskSpec(name, extra), envUuid, NOW)).record;
+    }
+
+    async function newExecution(taskUuid: string, overrides: Partial<NewExecution> = {}) {
+      return store.createExecution({
+        uuid: randomUUID(),
+        task_uuid: taskUuid,
+        run_environment_uuid: envUuid,
+        status: 'QUEUED',
+        run_reason: 'EXPLICIT_START',
+        max_attempts: 1,
+        environment_overrides: {},
+        input_value: null,
+        created_at: NOW,
+        executor_kind: 'local',
+        ...overrides,
+      });
+    }
+
+    it('migrates idempotently: reopening keeps the data', async () => {
+      await newTask('kept');
+      await store.close();
+      store = await fixture.reopen();
+      expect((await store.getTask('kept'))?.name).toBe('kept');
+    });
+
+    it('upserts run environments by name and finds them by name or uuid', async () => {
+      const spec = LocalRunEnvironmentSpec.parse({ name: 'local', kind: 'local', environment: { A: '1' } });
+      const { record, created } = await store.upsertRunEnvironment(spec, NOW + 5);
+      expect(created).toBe(false);
+      expect(record.uuid).toBe(envUuid);
+      expect(record.spec.environment).toEqual({ A: '1' });
+      expect((await store.getRunEnvironment(envUuid))?.name).toBe('local');
+      expect((await store.getRunEnvironment('local'))?.uuid).toBe(envUuid);
+      expect(await store.getRunEnvironment('missing')).toBeNull();
+      const page = await store.listRunEnvironments({ limit: 10, offset: 0 });
+      expect(page.total).toBe(1);
+    });
+
+    it('counts what still uses a run environment before it is deleted', async () => {
+      const { record } = await store.upsertRunEnvironment(LocalRunEnvironmentSpec.parse({ name: 'other', kind: 'local' }), NOW);
+      expect(await store.countTasksInRunEnvironment(record.uuid)).toBe(0);
+      await store.upsertTask(taskSpec('t1', { run_environment: 'other' }), record.uuid, NOW);
+      expect(await store.countTasksInRunEnvironment(record.uuid)).toBe(1);
+      expect(await store.deleteRunEnvironment((await store.getRunEnvironment('local'))!.uuid)).toBe(true);
+    });
+
+    it('upserts tasks by name, keeping the uuid, and lists them with filters', async () => {
+      const a = await newTask('Alpha_1');
+      const again = (await store.upsertTask(taskSpec('Alpha_1', { timeout_seconds: 9 }), envUuid, NOW + 1)).record;
+      expect(again.uuid).toBe(a.uuid);
+      expect(again.spec.timeout_seconds).toBe(9);
+      expect(again.updated_at).toBe(NOW + 1);
+      await newTask('beta', { enabled: false });
+      await newTask('gamma', { passive: true, command: undefined });
+      const all = await store.listTasks({ limit: 10, offset: 0 });
+      expect(all.items.map((t) => t.name)).toEqual(['Alpha_1', 'beta', 'gamma']);
+      expect((await store.listTasks({ search: 'ALPHA', limit: 10, offset: 0 })).items.map((t) => t.name)).toEqual(['Alpha_1']);
+      // LIKE wildcards in the search text are literal.
+      expect((await store.listTasks({ search: '%', limit: 10, offset: 0 })).items).toEqual([]);
+      expect((await store.listTasks({ search: '_', limit: 10, offset: 0 })).items.map((t) => t.name)).toEqual(['Alpha_1']);
+      expect((await store.listTasks({ enabled: false, limit: 10, offset: 0 })).total).toBe(1);
+      expect((await store.listTasks({ passive: true, limit: 10, offset: 0 })).items[0]?.name).toBe('gamma');
+      const page2 = await store.listTasks({ limit: 2, offset: 2 });
+      expect(page2.items.map((t) => t.name)).toEqual(['gamma']);
+      expect(page2.total).toBe(3);
+      const byUuid = await store.getTasks([a.uuid, a.uuid]);
+      expect([...byUuid.keys()]).toEqual([a.uuid]);
+    });
+
+    it('keeps one task per name: a second upsert with the same name replaces it', async () => {
+      await newTask('same');
+      await newTask('same');
+      expect((await store.listTasks({ limit: 10, offset: 0 })).total).toBe(1);
+    });
+
+    it('creates, reads and lists executions newest first with filters and totals', async () => {
+      const t1 = await newTask('one');
+      const t2 = await newTask('two');
+      const e1 = await newExecution(t1.uuid, { created_at: NOW, input_value: { rows: [1, 2] }, environment_overrides: { X: 'y' } });
+      await newExecution(t1.uuid, { created_at: NOW + 1, status: 'RUNNING' });
+      await newExecution(t2.uuid, { created_at: NOW + 2 });
+      const read = await store.getExecution(e1.uuid);
+      expect(read?.input_value).toEqual({ rows: [1, 2] });
+      expect(read?.environment_overrides).toEqual({ X: 'y' });
+      expect(read?.attempts).toEqual([]);
+      expect(await store.getExecution('not-a-uuid')).toBeNull();
+      expect(await store.getExecution(randomUUID())).toBeNull();
+      const all = await store.listExecutions({ limit: 10, offset: 0 });
+      expect(all.items.map((e) => e.created_at)).toEqual([NOW + 2, NOW + 1, NOW]);
+      expect((await store.listExecutions({ task_uuid: t1.uuid, limit: 10, offset: 0 })).total).toBe(2);
+      const running = await store.listExecutions({ statuses: ['RUNNING'], limit: 10, offset: 0 });
+      expect(running.items).toHaveLength(1);
+      const paged = await store.listExecutions({ limit: 1, offset: 1 });
+      expect(paged.items[0]?.created_at).toBe(NOW + 1);
+      expect(paged.total).toBe(3);
+      expect((await store.listExecutions({ created_after: NOW + 1, limit: 10, offset: 0 })).total).toBe(2);
+      expect(await store.countExecutions(t1.uuid, ['QUEUED', 'RUNNING'])).toBe(2);
+    });
+
+    it('updates an execution only while the guard matches (compare-and-set)', async () => {
+      const t = await newTask('cas');
+      const e = await newExecution(t.uuid, { status: 'RUNNING', owner_instance: 'a' });
+      const stopped = await store.updateExecution(
+        e.uuid,
+        { status: 'STOPPING', stop_reason: 'MANUAL', updated_at: NOW + 5 },
+        { statuses: ['RUNNING'] },
+      );
+      expect(stopped?.status).toBe('STOPPING');
+      expect(stopped?.updated_at).toBe(NOW + 5);
+      // A monitor that still believes it is RUNNING loses the race.
+      expect(await store.updateExecution(e.uuid, { status: 'SUCCEEDED' }, { statuses: ['RUNNING'] })).toBeNull();
+      expect(await store.updateExecution(e.uuid, { status: 'STOPPED' }, { statuses: ['STOPPING'], owner_instance: 'b' })).toBeNull();
+      const done = await store.updateExecution(
+        e.uuid,
+        {
+          status: 'STOPPED',
+          failure: { type: 'SIGNAL', message: 'x', fault: 'task', signal: 'SIGTERM' },
+          attempts: [{ number: 1, status: 'STOPPED', started_at: NOW, finished_at: NOW + 9, exit_code: null, failure: null }],
+          executor_handle: { pid: 42 },
+        },
+        { statuses: ['STOPPING'], owner_instance: 'a' },
+      );
+      expect(done?.failure?.signal).toBe('SIGTERM');
+      expect(done?.attempts[0]?.finished_at).toBe(NOW + 9);
+      expect(done?.executor_handle).toEqual({ pid: 42 });
+      await expect(store.updateExecution(e.uuid, { uuid: 'x' } as never)).rejects.toThrow(/cannot be patched/);
+    });
+
+    it('claims due queued executions once, oldest first, with a new attempt and launch token', async () => {
+      const t = await newTask('claim');
+      const first = await newExecution(t.uuid, { created_at: NOW });
+      const second = await newExecution(t.uuid, { created_at: NOW + 1 });
+      await newExecution(t.uuid, { created_at: NOW + 2, executor_kind: 'aws-ecs' });
+      const later = await newExecution(t.uuid, { created_at: NOW + 3 });
+      await store.updateExecution(later.uuid, { launch_after: NOW + 60_000 });
+
+      const claimed = await store.claimQueued({ instanceId: 'srv-1', now: NOW + 10, limit: 10, executorKinds: ['local'] });
+      expect(claimed.map((e) => e.uuid)).toEqual([first.uuid, second.uuid]);
+      expect(claimed[0]).toMatchObject({
+        status: 'MANUALLY_STARTED',
+        attempt: 1,
+        launch_token: `${first.uuid}-1`,
+        owner_instance: 'srv-1',
+      });
+      expect(await store.claimQueued({ instanceId: 'srv-2', now: NOW + 10, limit: 10, executorKinds: ['local'] })).toEqual([]);
+      const due = await store.claimQueued({ instanceId: 'srv-2', now: NOW + 60_000, limit: 10, executorKinds: ['local'] });
+      expect(due.map((e) => e.uuid)).toEqual([later.uuid]);
+    });
+
+    it('never claims more than max_concurrency leaves free', async () => {
+      const t = await newTask('limited', { max_concurrency: 2 });
+      const queued = [];
+      for (let i = 0; i < 5; i++) queued.push(await newExecution(t.uuid, { created_at: NOW + i }));
+      const round1 = await store.claimQueued({ instanceId: 's', now: NOW + 10, limit: 10, executorKinds: ['local'] });
+      expect(round1.map((e) => e.uuid)).toEqual([queued[0]!.uuid, queued[1]!.uuid]);
+      await store.updateExecution(round1[0]!.uuid, { status: 'RUNNING' });
+      expect(await store.claimQueued({ instanceId: 's', now: NOW + 10, limit: 10, executorKinds: ['local'] })).toEqual([]);
+      await store.updateExecution(round1[0]!.uuid, { status: 'SUCCEEDED' });
+      const round2 = await store.claimQueued({ instanceId: 's', now: NOW + 10, limit: 10, executorKinds: ['local'] });
+      expect(round2.map((e) => e.uuid)).toEqual([queued[2]!.uuid]);
+    });
+
+    it('hands each queued execution to exactly one of many concurrent claimers', async () => {
+      const free = await newTask('free');
+      const capped = await newTask('capped', { max_concurrency: 3 });
+      for (let i = 0; i < 60; i++) await newExecution(free.uuid, { created_at: NOW + i });
+      for (let i = 0; i < 20; i++) await newExecution(capped.uuid, { created_at: NOW + i });
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          store.claimQueued({ instanceId: `srv-${i}`, now: NOW + 100, limit: 7, executorKinds: ['local'] }),
+        ),
+      );
+      const claimedIds = results.flat().map((e) => e.uuid);
+      expect(new Set(claimedIds).size).toBe(claimedIds.length);
+      const cappedClaims = results.flat().filter((e) => e.task_uuid === capped.uuid);
+      expect(cappedClaims.length).toBeLessThanOrEqual(3);
+    });
+
+    it('tracks server instances, finds orphaned owners and moves their executions', async () => {
+      const t = await newTask('own');
+      await store.registerInstance({ id: 'alive', hostname: 'h', pid: 1, started_at: NOW, heartbeat_at: NOW });
+      await store.heartbeatInstance('alive', NOW + 50);
+      expect((await store.listInstances())[0]?.heartbeat_at).toBe(NOW + 50);
+      const orphan = await newExecution(t.uuid, { status: 'RUNNING', owner_instance: 'dead' });
+      await newExecution(t.uuid, { status: 'SUCCEEDED', owner_instance: 'dead-too' });
+      await newExecution(t.uuid, { status: 'RUNNING', owner_instance: 'alive' });
+      expect(await store.listOrphanOwners()).toEqual(['dead']);
+      expect(await store.adoptExecutions('dead', 'alive')).toBe(1);
+      expect((await store.getExecution(orphan.uuid))?.owner_instance).toBe('alive');
+      const owned = await store.listOwnedExecutions('alive', ['RUNNING'], 1);
+      expect(owned).toHaveLength(1);
+      const rest = await store.listOwnedExecutions('alive', ['RUNNING'], 10, owned[0]!.uuid);
+      expect(rest).toHaveLength(1);
+      await store.deleteInstance('alive');
+      expect(await store.listInstances()).toEqual([]);
+    });
+
+    it('stores API keys by hash and revokes them', async () => {
+      const uuid = randomUUID();
+      await store.createApiKey({
+        uuid,
+        name: 'ci',
+        scope: 'reporter',
+        prefix: 'berth_ab12',
+        key_hash: 'f'.repeat(64),
+        run_environment_uuid: envUuid,
+        created_at: NOW,
+        last_used_at: null,
+        revoked_at: null,
+      });
+      expect((await store.findApiKeyByHash('f'.repeat(64)))?.scope).toBe('reporter');
+      expect((await store.getApiKey('berth_ab12'))?.uuid).toBe(uuid);
+      expect((await store.getApiKey('ci'))?.uuid).toBe(uuid);
+      expect(await store.countTasksInRunEnvironment(envUuid)).toBe(1);
+      await store.touchApiKey(uuid, NOW + 1);
+      expect(await store.revokeApiKey(uuid, NOW + 2)).toBe(true);
+      expect(await store.revokeApiKey(uuid, NOW + 3)).toBe(false);
+      const [key] = await store.listApiKeys();
+      expect(key).toMatchObject({ last_used_at: NOW + 1, revoked_at: NOW + 2 });
+      expect(await store.countApiKeys()).toBe(1);
+    });
+
+    it('rolls a transaction back completely when it throws', async () => {
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.upsertTask(taskSpec('ghost'), envUuid, NOW);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.getTask('ghost')).toBeNull();
+      await store.transaction(async (tx) => {
+        await tx.upsertTask(taskSpec('real'), envUuid, NOW);
+      });
+      expect(await store.getTask('real')).not.toBeNull();
+    });
+
+    it('deletes a task together with its execution history', async () => {
+      const t = await newTask('gone');
+      const e = await newExecution(t.uuid, { status: 'SUCCEEDED' as ExecutionStatus });
+      expect(await store.deleteTask(t.uuid)).toBe(true);
+      expect(await store.getExecution(e.uuid)).toBeNull();
+    });
+  });
+}

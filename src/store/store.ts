@@ -1,0 +1,231 @@
+/**
+ * The Store: Berth's whole persistence seam, one interface over an embedded SQLite file and
+ * PostgreSQL.
+ *
+ * Glossary of the records:
+ * - run environment: where Tasks run (`run_environments` table), its spec kept as JSON.
+ * - task: a named unit of work (`tasks`), its spec kept as JSON next to the columns queries use.
+ * - execution: one run of a Task (`task_executions`); `status` moves only along the domain's
+ *   transition table, guarded by compare-and-set on the stored status.
+ * - owner: the server instance (`server_instances`) whose monitor watches an execution. A
+ *   server that stops heart-beating loses its executions to one that adopts them.
+ * - launch token: `<execution uuid>-<attempt>`, stored before the executor is asked to start, so
+ *   a start can be made idempotent across a crash (it is the ECS RunTask clientToken).
+ *
+ * Times are epoch milliseconds (`number`) everywhere below; the API converts them to ISO-8601.
+ */
+import type { ApiKeyScope } from '../domain/api-key.js';
+import type { ExecutionStatus, RunReason, StopReason } from '../domain/execution-status.js';
+import type { Failure } from '../domain/failure.js';
+import type { RunEnvironmentSpec } from '../domain/run-environment.js';
+import type { TaskSpec } from '../domain/task.js';
+
+export interface RunEnvironmentRecord {
+  uuid: string;
+  name: string;
+  kind: RunEnvironmentSpec['kind'];
+  spec: RunEnvironmentSpec;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TaskRecord {
+  uuid: string;
+  name: string;
+  run_environment_uuid: string;
+  /** The validated spec; `spec.run_environment` holds the environment's name as last written. */
+  spec: TaskSpec;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AttemptRecord {
+  number: number;
+  status: ExecutionStatus;
+  started_at: number | null;
+  finished_at: number | null;
+  exit_code: number | null;
+  failure: Failure | null;
+}
+
+export interface ExecutionRecord {
+  uuid: string;
+  task_uuid: string;
+  run_environment_uuid: string;
+  status: ExecutionStatus;
+  run_reason: RunReason;
+  stop_reason: StopReason | null;
+  failure: Failure | null;
+  created_at: number;
+  updated_at: number;
+  launch_after: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  stop_requested_at: number | null;
+  /** When the owner last asked the executor to stop it (the request may come from another server). */
+  stop_sent_at: number | null;
+  attempt: number;
+  max_attempts: number;
+  failed_attempts: number;
+  timed_out_attempts: number;
+  attempts: AttemptRecord[];
+  exit_code: number | null;
+  environment_overrides: Record<string, string>;
+  input_value: unknown;
+  output_value: unknown;
+  success_count: number | null;
+  error_count: number | null;
+  skipped_count: number | null;
+  expected_count: number | null;
+  last_status_message: string | null;
+  last_heartbeat_at: number | null;
+  executor_kind: string | null;
+  executor_handle: Record<string, unknown> | null;
+  launch_token: string | null;
+  owner_instance: string | null;
+}
+
+/** Fields a caller may change on an execution; everything else is fixed at creation. */
+export type ExecutionPatch = Partial<
+  Omit<ExecutionRecord, 'uuid' | 'task_uuid' | 'run_environment_uuid' | 'created_at' | 'run_reason'>
+>;
+
+export interface NewExecution {
+  uuid: string;
+  task_uuid: string;
+  run_environment_uuid: string;
+  status: ExecutionStatus;
+  run_reason: RunReason;
+  max_attempts: number;
+  environment_overrides: Record<string, string>;
+  input_value: unknown;
+  created_at: number;
+  started_at?: number | null;
+  owner_instance?: string | null;
+  executor_kind?: string | null;
+}
+
+export interface ExecutionFilter {
+  task_uuid?: string;
+  run_environment_uuid?: string;
+  statuses?: readonly ExecutionStatus[];
+  /** Only executions created at or after this time. */
+  created_after?: number;
+  limit: number;
+  offset: number;
+}
+
+export interface TaskFilter {
+  run_environment_uuid?: string;
+  /** Case-insensitive substring of the name. */
+  search?: string;
+  enabled?: boolean;
+  passive?: boolean;
+  limit: number;
+  offset: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export interface ApiKeyRecord {
+  uuid: string;
+  name: string;
+  scope: ApiKeyScope;
+  prefix: string;
+  /** SHA-256 of the whole key, hex. The key itself is never stored. */
+  key_hash: string;
+  run_environment_uuid: string | null;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ServerInstanceRecord {
+  id: string;
+  hostname: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
+}
+
+/** Guard for a compare-and-set update: the update happens only if the row still matches. */
+export interface ExecutionGuard {
+  statuses?: readonly ExecutionStatus[];
+  owner_instance?: string | null;
+}
+
+export interface ClaimOptions {
+  instanceId: string;
+  now: number;
+  limit: number;
+  /** Executor kinds this server may launch (e.g. without `local` when the local executor is off). */
+  executorKinds: readonly string[];
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  /** Runs `fn` in one database transaction; everything it does through `tx` commits or none. */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+
+  upsertRunEnvironment(spec: RunEnvironmentSpec, now: number): Promise<{ record: RunEnvironmentRecord; created: boolean }>;
+  getRunEnvironment(uuidOrName: string): Promise<RunEnvironmentRecord | null>;
+  listRunEnvironments(page: { limit: number; offset: number }): Promise<Page<RunEnvironmentRecord>>;
+  deleteRunEnvironment(uuid: string): Promise<boolean>;
+  countTasksInRunEnvironment(uuid: string): Promise<number>;
+
+  /** Creates or replaces the Task with `spec.name`. */
+  upsertTask(spec: TaskSpec, runEnvironmentUuid: string, now: number): Promise<{ record: TaskRecord; created: boolean }>;
+  getTask(uuidOrName: string): Promise<TaskRecord | null>;
+  getTasks(uuids: readonly string[]): Promise<Map<string, TaskRecord>>;
+  listTasks(filter: TaskFilter): Promise<Page<TaskRecord>>;
+  deleteTask(uuid: string): Promise<boolean>;
+
+  createExecution(execution: NewExecution): Promise<ExecutionRecord>;
+  getExecution(uuid: string): Promise<ExecutionRecord | null>;
+  listExecutions(filter: ExecutionFilter): Promise<Page<ExecutionRecord>>;
+  /** Number of executions of the Task in the given statuses. */
+  countExecutions(taskUuid: string, statuses: readonly ExecutionStatus[]): Promise<number>;
+  /**
+   * Applies `patch` if the row matches `guard`; returns the updated row, or null when the row
+   * is missing or no longer matches (another process changed it first). Never throws for that.
+   */
+  updateExecution(uuid: string, patch: ExecutionPatch, guard?: ExecutionGuard): Promise<ExecutionRecord | null>;
+
+  /**
+   * Claims due QUEUED executions for launching: at most `limit`, never more per Task than its
+   * `max_concurrency` leaves free, each moved to MANUALLY_STARTED with a new attempt number, a
+   * launch token and `owner_instance`. Safe with many servers on one PostgreSQL database: a row
+   * is claimed by exactly one of them.
+   */
+  claimQueued(options: ClaimOptions): Promise<ExecutionRecord[]>;
+  /** Executions in `statuses` owned by `instanceId`, in uuid order after `afterUuid`. */
+  listOwnedExecutions(
+    instanceId: string,
+    statuses: readonly ExecutionStatus[],
+    limit: number,
+    afterUuid?: string,
+  ): Promise<ExecutionRecord[]>;
+  /** Moves every non-terminal execution owned by `from` to `to`; returns how many moved. */
+  adoptExecutions(from: string, to: string): Promise<number>;
+
+  registerInstance(instance: ServerInstanceRecord): Promise<void>;
+  heartbeatInstance(id: string, now: number): Promise<void>;
+  listInstances(): Promise<ServerInstanceRecord[]>;
+  deleteInstance(id: string): Promise<void>;
+  /** Owners of non-terminal executions that are not registered instances (left by a crash). */
+  listOrphanOwners(): Promise<string[]>;
+
+  createApiKey(record: ApiKeyRecord): Promise<void>;
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+  getApiKey(uuidOrPrefix: string): Promise<ApiKeyRecord | null>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  revokeApiKey(uuid: string, now: number): Promise<boolean>;
+  touchApiKey(uuid: string, now: number): Promise<void>;
+  countApiKeys(): Promise<number>;
+
+  close(): Promise<void>;
+}
