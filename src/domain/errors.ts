@@ -81,6 +81,10 @@ export const ERROR_CATALOGUE = {
     status: 404,
     description: 'The execution has no logs yet (it has not started) or its log files were removed.',
   },
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    description: 'The server cannot reach its database; `/health` answers with this until it can.',
+  },
   SHUTTING_DOWN: { status: 503, description: 'The server is shutting down; retry against another server or later.' },
   INTERNAL_ERROR: {
     status: 500,

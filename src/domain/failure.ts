@@ -64,14 +64,18 @@ export function lostFailure(message: string): Failure {
   return { type: 'LOST', code: 'EXECUTOR_LOST', message, fault: 'infrastructure' };
 }
 
-/** Whether retrying could help. Configuration problems will fail the same way again. */
+/**
+ * Whether retrying could help. Configuration problems will fail the same way again, and a lost
+ * attempt may still have done its work (or still be running somewhere), so it is never re-run.
+ */
 export function isRetryable(failure: Failure): boolean {
   switch (failure.type) {
     case 'EXIT':
     case 'SIGNAL':
+      return true;
     case 'LOST':
     case 'MISSING_HEARTBEAT':
-      return true;
+      return false;
     case 'TIMEOUT':
       return true;
     case 'START_FAILED':

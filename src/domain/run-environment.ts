@@ -24,7 +24,7 @@ export const LocalRunEnvironmentSpec = z.strictObject({
     .string()
     .regex(/^\//, { message: 'must be an absolute path on the Berth host' })
     .optional()
-    .describe('Default working directory for Tasks (absolute path). (Default: the Berth server\'s data directory)'),
+    .describe('Default working directory for Tasks (absolute path). (Default: the directory berth server was started in)'),
   environment: Environment.default({}),
   secrets: Secrets.default({}).superRefine((secrets, ctx) => {
     for (const [name, ref] of Object.entries(secrets)) {

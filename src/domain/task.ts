@@ -36,7 +36,7 @@ export const TaskSpecObject = z.strictObject({
     .string()
     .regex(/^\//, { message: 'must be an absolute path' })
     .optional()
-    .describe('Working directory of the process. (Default: the Run Environment\'s, else the server data directory)'),
+    .describe('Working directory of the process. (Default: the Run Environment\'s, else the directory berth server was started in)'),
   environment: Environment.default({}),
   secrets: Secrets.default({}),
   cpu: z

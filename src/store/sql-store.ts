@@ -396,6 +396,10 @@ export class SqlStore implements Store {
     return { items: rows.map(mapExecution), total: num(count?.n ?? 0) };
   }
 
+  async lockTask(uuid: string) {
+    if (this.dialect === 'postgres') await this.db.query('SELECT uuid FROM tasks WHERE uuid = ? FOR NO KEY UPDATE', [uuid]);
+  }
+
   async countExecutions(taskUuid: string, statuses: readonly ExecutionStatus[]) {
     const [row] = await this.db.query<{ n: number }>(
       `SELECT COUNT(*) AS n FROM task_executions WHERE task_uuid = ? AND status IN (${placeholders(statuses.length)})`,
@@ -469,9 +473,7 @@ export class SqlStore implements Store {
       else limited.set(c.task_uuid, [...(limited.get(c.task_uuid) ?? []), c]);
     }
     for (const taskUuid of [...limited.keys()].sort()) {
-      if (this.dialect === 'postgres') {
-        await this.db.query('SELECT uuid FROM tasks WHERE uuid = ? FOR NO KEY UPDATE', [taskUuid]);
-      }
+      await this.lockTask(taskUuid);
       const group = limited.get(taskUuid)!;
       const running = await this.countExecutions(taskUuid, active);
       const free = Math.max(0, num(group[0]!.max_concurrency) - running);
@@ -520,7 +522,7 @@ export class SqlStore implements Store {
   }
 
   async heartbeatInstance(id: string, now: number) {
-    await this.db.run('UPDATE server_instances SET heartbeat_at = ? WHERE id = ?', [now, id]);
+    return (await this.db.run('UPDATE server_instances SET heartbeat_at = ? WHERE id = ?', [now, id])) > 0;
   }
 
   async listInstances() {

@@ -165,7 +165,7 @@ export function storeSuite(label: string, makeFixture: () => Promise<StoreFixtur
         {
           status: 'STOPPED',
           failure: { type: 'SIGNAL', message: 'x', fault: 'task', signal: 'SIGTERM' },
-          attempts: [{ number: 1, status: 'STOPPED', started_at: NOW, finished_at: NOW + 9, exit_code: null, failure: null }],
+          attempts: [{ number: 1, status: 'STOPPED', started_at: NOW, finished_at: NOW + 9, exit_code: null, failure: null, executor_handle: null }],
           executor_handle: { pid: 42 },
         },
         { statuses: ['STOPPING'], owner_instance: 'a' },
@@ -229,7 +229,8 @@ export function storeSuite(label: string, makeFixture: () => Promise<StoreFixtur
     it('tracks server instances, finds orphaned owners and moves their executions', async () => {
       const t = await newTask('own');
       await store.registerInstance({ id: 'alive', hostname: 'h', pid: 1, started_at: NOW, heartbeat_at: NOW });
-      await store.heartbeatInstance('alive', NOW + 50);
+      expect(await store.heartbeatInstance('alive', NOW + 50)).toBe(true);
+      expect(await store.heartbeatInstance('never-registered', NOW + 50)).toBe(false);
       expect((await store.listInstances())[0]?.heartbeat_at).toBe(NOW + 50);
       const orphan = await newExecution(t.uuid, { status: 'RUNNING', owner_instance: 'dead' });
       await newExecution(t.uuid, { status: 'SUCCEEDED', owner_instance: 'dead-too' });

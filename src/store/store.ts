@@ -46,6 +46,8 @@ export interface AttemptRecord {
   finished_at: number | null;
   exit_code: number | null;
   failure: Failure | null;
+  /** The executor's handle of this attempt (its logs stay readable after a retry). */
+  executor_handle: Record<string, unknown> | null;
 }
 
 export interface ExecutionRecord {
@@ -187,6 +189,11 @@ export interface Store {
   createExecution(execution: NewExecution): Promise<ExecutionRecord>;
   getExecution(uuid: string): Promise<ExecutionRecord | null>;
   listExecutions(filter: ExecutionFilter): Promise<Page<ExecutionRecord>>;
+  /**
+   * Inside a transaction: serialises with other writers deciding about this Task's executions
+   * (a row lock on PostgreSQL; SQLite transactions are serial already).
+   */
+  lockTask(uuid: string): Promise<void>;
   /** Number of executions of the Task in the given statuses. */
   countExecutions(taskUuid: string, statuses: readonly ExecutionStatus[]): Promise<number>;
   /**
@@ -213,7 +220,8 @@ export interface Store {
   adoptExecutions(from: string, to: string): Promise<number>;
 
   registerInstance(instance: ServerInstanceRecord): Promise<void>;
-  heartbeatInstance(id: string, now: number): Promise<void>;
+  /** Records that the instance is alive; false when its row is gone (another server declared it dead). */
+  heartbeatInstance(id: string, now: number): Promise<boolean>;
   listInstances(): Promise<ServerInstanceRecord[]>;
   deleteInstance(id: string): Promise<void>;
   /** Owners of non-terminal executions that are not registered instances (left by a crash). */

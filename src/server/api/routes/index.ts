@@ -1,0 +1,17 @@
+import type { RouteDefinition } from '../route.js';
+import { apiKeyRoutes } from './api-keys.js';
+import { applyRoutes } from './apply.js';
+import { healthRoutes } from './health.js';
+import { runEnvironmentRoutes } from './run-environments.js';
+import { taskExecutionRoutes } from './task-executions.js';
+import { taskRoutes } from './tasks.js';
+
+/** Every API route. The app registers exactly these and the OpenAPI document describes exactly these. */
+export const ALL_ROUTES: readonly RouteDefinition[] = [
+  ...healthRoutes,
+  ...runEnvironmentRoutes,
+  ...taskRoutes,
+  ...taskExecutionRoutes,
+  ...apiKeyRoutes,
+  ...applyRoutes,
+];

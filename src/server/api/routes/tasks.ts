@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { Task, TaskSpec } from '../../../domain/task.js';
+import type { TaskRecord } from '../../../store/store.js';
+import { taskResource } from '../../representations.js';
+import type { Services } from '../services.js';
+import { defineRoute } from '../route.js';
+import { page, pageOf, PagingQuery, QueryBoolean } from './paging.js';
+
+const Params = z.strictObject({ task: z.string().min(1).describe('uuid or name') });
+const TAG = 'tasks';
+
+async function resources(services: Services, tasks: readonly TaskRecord[]): Promise<Task[]> {
+  const names = new Map<string, string>();
+  for (const uuid of new Set(tasks.map((t) => t.run_environment_uuid))) {
+    names.set(uuid, (await services.ctx.store.getRunEnvironment(uuid))?.name ?? 'deleted');
+  }
+  return tasks.map((t) => taskResource(t, { uuid: t.run_environment_uuid, name: names.get(t.run_environment_uuid)! }));
+}
+
+export const taskRoutes = [
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/tasks',
+    operationId: 'listTasks',
+    summary: 'List Tasks by name, with filters.',
+    tag: TAG,
+    scope: 'reporter',
+    query: z.strictObject({
+      ...PagingQuery,
+      run_environment: z.string().min(1).optional().describe('Only Tasks of this Run Environment (uuid or name).'),
+      search: z.string().min(1).max(100).optional().describe('Only Tasks whose name contains this (case-insensitive).'),
+      enabled: QueryBoolean.optional(),
+      passive: QueryBoolean.optional(),
+    }),
+    errors: ['RUN_ENVIRONMENT_NOT_FOUND'],
+    responses: { 200: { description: 'A page of Tasks.', schema: pageOf(Task) } },
+    handler: async ({ query, services, request }) => {
+      const env = query.run_environment ? await services.catalog.requireRunEnvironment(query.run_environment) : null;
+      const { items, total } = await services.ctx.store.listTasks({
+        limit: query.limit,
+        offset: query.offset,
+        ...(env ? { run_environment_uuid: env.uuid } : {}),
+        ...(query.search ? { search: query.search } : {}),
+        ...(query.enabled !== undefined ? { enabled: query.enabled } : {}),
+        ...(query.passive !== undefined ? { passive: query.passive } : {}),
+      });
+      return { status: 200, body: page(request.url, query.limit, query.offset, total, await resources(services, items)) };
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/v1/tasks',
+    operationId: 'upsertTask',
+    summary: 'Create a Task, or replace the one with the same name (fields left out get their defaults).',
+    tag: TAG,
+    scope: 'developer',
+    body: TaskSpec,
+    errors: ['RUN_ENVIRONMENT_NOT_FOUND', 'NAME_TAKEN'],
+    responses: {
+      200: { description: 'Replaced.', schema: Task },
+      201: { description: 'Created.', schema: Task },
+    },
+    handler: async ({ body, services }) => {
+      const { record, created } = await services.catalog.upsertTask(body);
+      const [resource] = await resources(services, [record]);
+      return { status: created ? 201 : 200, body: resource };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/tasks/:task',
+    operationId: 'getTask',
+    summary: 'One Task, by uuid or name.',
+    tag: TAG,
+    scope: 'reporter',
+    params: Params,
+    errors: ['TASK_NOT_FOUND'],
+    responses: { 200: { description: 'The Task.', schema: Task } },
+    handler: async ({ params, services }) => {
+      const [resource] = await resources(services, [await services.catalog.requireTask(params.task)]);
+      return { status: 200, body: resource };
+    },
+  }),
+  defineRoute({
+    method: 'PATCH',
+    url: '/api/v1/tasks/:task',
+    operationId: 'updateTask',
+    summary: 'Change some fields of a Task; the result is validated as a whole.',
+    tag: TAG,
+    scope: 'developer',
+    params: Params,
+    body: z.record(z.string(), z.unknown()).describe('Any fields of a Task.'),
+    errors: ['TASK_NOT_FOUND', 'RUN_ENVIRONMENT_NOT_FOUND'],
+    responses: { 200: { description: 'Updated.', schema: Task } },
+    handler: async ({ params, body, services }) => {
+      const [resource] = await resources(services, [await services.catalog.patchTask(params.task, body)]);
+      return { status: 200, body: resource };
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    url: '/api/v1/tasks/:task',
+    operationId: 'deleteTask',
+    summary: 'Delete a Task and its execution history (refused while executions are queued or running).',
+    tag: TAG,
+    scope: 'developer',
+    params: Params,
+    errors: ['TASK_NOT_FOUND', 'TASK_HAS_ACTIVE_EXECUTIONS'],
+    responses: { 204: { description: 'Deleted.' } },
+    handler: async ({ params, services }) => {
+      await services.catalog.deleteTask(params.task);
+      return { status: 204 };
+    },
+  }),
+];

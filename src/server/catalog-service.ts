@@ -1,0 +1,213 @@
+import { isDeepStrictEqual } from 'node:util';
+import { BerthConfig } from '../domain/berth-config.js';
+import { formatIssues, formatPath } from '../domain/common.js';
+import { BerthError } from '../domain/errors.js';
+import type { ValidationIssue } from '../domain/errors.js';
+import { ACTIVE_STATUSES } from '../domain/execution-status.js';
+import { RunEnvironmentSpec } from '../domain/run-environment.js';
+import { isAwsSecretRef } from '../domain/secret-ref.js';
+import { TaskSpec } from '../domain/task.js';
+import { isUniqueViolation } from '../store/sql-store.js';
+import type { RunEnvironmentRecord, Store, TaskRecord } from '../store/store.js';
+import type { ServerContext } from './context.js';
+
+export interface FieldChange {
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface Change {
+  kind: 'run_environment' | 'task';
+  name: string;
+  action: 'create' | 'update' | 'unchanged';
+  fields: FieldChange[];
+}
+
+function diffFields(before: Record<string, unknown> | null, after: Record<string, unknown>): FieldChange[] {
+  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after)]);
+  const out: FieldChange[] = [];
+  for (const field of [...keys].sort()) {
+    const a = before?.[field];
+    const b = after[field];
+    if (!isDeepStrictEqual(a, b)) out.push({ field, before: a ?? null, after: b ?? null });
+  }
+  return out;
+}
+
+function validationError(code: 'VALIDATION_FAILED' | 'CONFIG_INVALID', issues: ValidationIssue[]): BerthError {
+  const first = issues[0];
+  const summary = first ? `${first.path}: ${first.message}` : 'invalid';
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+  return new BerthError(code, `Invalid ${code === 'CONFIG_INVALID' ? 'configuration' : 'request'}: ${summary}${more}`, { issues });
+}
+
+/** Run Environments and Tasks: create, replace, delete, and apply a whole `berth.yaml`. */
+export class CatalogService {
+  constructor(private readonly ctx: ServerContext) {}
+
+  async requireRunEnvironment(ref: string, store: Store = this.ctx.store): Promise<RunEnvironmentRecord> {
+    const env = await store.getRunEnvironment(ref);
+    if (!env) {
+      throw new BerthError(
+        'RUN_ENVIRONMENT_NOT_FOUND',
+        `No Run Environment named or with uuid "${ref}". Create it first (berth apply) or list them with \`berth run-environments ls\`.`,
+      );
+    }
+    return env;
+  }
+
+  async requireTask(ref: string): Promise<TaskRecord> {
+    const task = await this.ctx.store.getTask(ref);
+    if (!task) throw new BerthError('TASK_NOT_FOUND', `No Task named or with uuid "${ref}". List them with \`berth tasks ls\`.`);
+    return task;
+  }
+
+  /** Rules that need the Run Environment: which secret kinds its executor can resolve. */
+  private taskIssues(spec: TaskSpec, env: { kind: string }, prefix: (string | number)[] = []): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    if (env.kind === 'local') {
+      for (const [name, ref] of Object.entries(spec.secrets)) {
+        if (isAwsSecretRef(ref)) {
+          issues.push({
+            path: formatPath([...prefix, 'secrets', name]),
+            message: `Run Environment "${spec.run_environment}" is local and cannot read AWS secrets; use ENV:NAME or FILE:/path`,
+            code: 'custom',
+          });
+        }
+      }
+    }
+    return issues;
+  }
+
+  async upsertRunEnvironment(input: unknown): Promise<{ record: RunEnvironmentRecord; created: boolean }> {
+    const parsed = RunEnvironmentSpec.safeParse(input);
+    if (!parsed.success) throw validationError('VALIDATION_FAILED', formatIssues(parsed.error));
+    try {
+      return await this.ctx.store.upsertRunEnvironment(parsed.data, this.ctx.clock.now());
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new BerthError('NAME_TAKEN', `Run Environment "${parsed.data.name}" was created concurrently; retry.`);
+      throw error;
+    }
+  }
+
+  async upsertTask(input: unknown): Promise<{ record: TaskRecord; created: boolean }> {
+    const parsed = TaskSpec.safeParse(input);
+    if (!parsed.success) throw validationError('VALIDATION_FAILED', formatIssues(parsed.error));
+    const env = await this.requireRunEnvironment(parsed.data.run_environment);
+    const issues = this.taskIssues(parsed.data, env);
+    if (issues.length) throw validationError('VALIDATION_FAILED', issues);
+    const spec = { ...parsed.data, run_environment: env.name };
+    try {
+      return await this.ctx.store.upsertTask(spec, env.uuid, this.ctx.clock.now());
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new BerthError('NAME_TAKEN', `Task "${spec.name}" was created concurrently; retry.`);
+      throw error;
+    }
+  }
+
+  /** PATCH: the stored spec with `changes` laid over it, validated as a whole. */
+  async patchTask(ref: string, changes: Record<string, unknown>): Promise<TaskRecord> {
+    const task = await this.requireTask(ref);
+    if (changes.name !== undefined && changes.name !== task.name) {
+      throw validationError('VALIDATION_FAILED', [
+        { path: 'name', message: 'a Task cannot be renamed through PATCH; create a new one and delete this', code: 'custom' },
+      ]);
+    }
+    return (await this.upsertTask({ ...task.spec, ...changes, name: task.name })).record;
+  }
+
+  async patchRunEnvironment(ref: string, changes: Record<string, unknown>): Promise<RunEnvironmentRecord> {
+    const env = await this.requireRunEnvironment(ref);
+    if (changes.name !== undefined && changes.name !== env.name) {
+      throw validationError('VALIDATION_FAILED', [
+        { path: 'name', message: 'a Run Environment cannot be renamed through PATCH', code: 'custom' },
+      ]);
+    }
+    return (await this.upsertRunEnvironment({ ...env.spec, ...changes, name: env.name })).record;
+  }
+
+  async deleteTask(ref: string): Promise<void> {
+    const task = await this.requireTask(ref);
+    await this.ctx.store.transaction(async (tx) => {
+      await tx.lockTask(task.uuid);
+      const active = await tx.countExecutions(task.uuid, ['QUEUED', ...ACTIVE_STATUSES, 'MARKED_DONE']);
+      if (active > 0) {
+        throw new BerthError(
+          'TASK_HAS_ACTIVE_EXECUTIONS',
+          `Task "${task.name}" has ${active} execution(s) queued or running; stop them first (berth executions ls --task ${task.name}).`,
+        );
+      }
+      await tx.deleteTask(task.uuid);
+    });
+  }
+
+  async deleteRunEnvironment(ref: string): Promise<void> {
+    const env = await this.requireRunEnvironment(ref);
+    const users = await this.ctx.store.countTasksInRunEnvironment(env.uuid);
+    if (users > 0) {
+      throw new BerthError(
+        'RUN_ENVIRONMENT_IN_USE',
+        `Run Environment "${env.name}" still has ${users} Task(s) or reporter key(s); move or delete them first.`,
+      );
+    }
+    await this.ctx.store.deleteRunEnvironment(env.uuid);
+  }
+
+  /**
+   * Applies a `berth.yaml` document: validates all of it, then creates or replaces each Run
+   * Environment and Task in one transaction (all or nothing). With `dryRun` nothing is written.
+   * Objects not in the document are left alone.
+   */
+  async apply(document: unknown, dryRun: boolean): Promise<Change[]> {
+    const parsed = BerthConfig.safeParse(document);
+    if (!parsed.success) throw validationError('CONFIG_INVALID', formatIssues(parsed.error));
+    const doc = parsed.data;
+    const run = async (store: Store): Promise<Change[]> => {
+      const now = this.ctx.clock.now();
+      const changes: Change[] = [];
+      const envKinds = new Map<string, { kind: string; uuid: string | null }>();
+      for (const spec of doc.run_environments) {
+        const existing = await store.getRunEnvironment(spec.name);
+        const before = existing ? (existing.spec as Record<string, unknown>) : null;
+        const fields = diffFields(before, spec);
+        const action = !existing ? 'create' : fields.length ? 'update' : 'unchanged';
+        changes.push({ kind: 'run_environment', name: spec.name, action, fields: action === 'create' ? [] : fields });
+        let uuid = existing?.uuid ?? null;
+        if (!dryRun && action !== 'unchanged') uuid = (await store.upsertRunEnvironment(spec, now)).record.uuid;
+        envKinds.set(spec.name, { kind: spec.kind, uuid });
+      }
+      const issues: ValidationIssue[] = [];
+      const tasks: { spec: TaskSpec; envRef: { kind: string; uuid: string | null; name: string } }[] = [];
+      for (const [index, spec] of doc.tasks.entries()) {
+        let env: { kind: string; uuid: string | null; name: string } | undefined;
+        const inDoc = envKinds.get(spec.run_environment);
+        if (inDoc) env = { ...inDoc, name: spec.run_environment };
+        else {
+          const stored = await store.getRunEnvironment(spec.run_environment);
+          if (stored) env = { kind: stored.kind, uuid: stored.uuid, name: stored.name };
+        }
+        if (!env) {
+          issues.push({
+            path: `tasks[${index}].run_environment`,
+            message: `no Run Environment named "${spec.run_environment}"; define it under run_environments or create it first`,
+            code: 'custom',
+          });
+          continue;
+        }
+        issues.push(...this.taskIssues(spec, env, ['tasks', index]));
+        tasks.push({ spec: { ...spec, run_environment: env.name }, envRef: env });
+      }
+      if (issues.length) throw validationError('CONFIG_INVALID', issues);
+      for (const { spec, envRef } of tasks) {
+        const existing = await store.getTask(spec.name);
+        const fields = diffFields(existing ? (existing.spec as Record<string, unknown>) : null, spec);
+        const action = !existing ? 'create' : fields.length ? 'update' : 'unchanged';
+        changes.push({ kind: 'task', name: spec.name, action, fields: action === 'create' ? [] : fields });
+        if (!dryRun && action !== 'unchanged') await store.upsertTask(spec, envRef.uuid!, now);
+      }
+      return changes;
+    };
+    return dryRun ? run(this.ctx.store) : this.ctx.store.transaction(run);
+  }
+}

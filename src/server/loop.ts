@@ -1,0 +1,78 @@
+import { coerceError } from '../domain/errors.js';
+import type { Logger } from './logger.js';
+
+export interface LoopStats {
+  passes: number;
+  errors: number;
+  lastError: string | null;
+}
+
+/**
+ * Runs `pass` again and again: every `intervalMs`, sooner when woken, at once when the pass says
+ * there is more work. A pass that throws is logged and counted, never fatal: background loops
+ * must not crash the server.
+ */
+export class Loop {
+  readonly stats: LoopStats = { passes: 0, errors: 0, lastError: null };
+  private running = false;
+  private woken = false;
+  private timer: NodeJS.Timeout | null = null;
+  private wakeUp: (() => void) | null = null;
+  private finished: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly name: string,
+    private readonly intervalMs: number,
+    /** Returns true when it should run again immediately (a full batch, say). */
+    private readonly pass: () => Promise<boolean>,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.finished = this.run();
+  }
+
+  /** Run a pass as soon as the current one (if any) ends. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops after the pass in progress; resolves when it has ended. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.finished;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.woken = false;
+      let again = false;
+      try {
+        again = await this.pass();
+        this.stats.passes++;
+      } catch (thrown) {
+        const error = coerceError(thrown);
+        this.stats.errors++;
+        this.stats.lastError = error.message;
+        this.log.error(`${this.name} pass failed; will retry`, { error });
+      }
+      if (!this.running) break;
+      if (again || this.woken) {
+        // Let I/O callbacks (HTTP requests) run between back-to-back passes.
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+        this.timer = setTimeout(resolve, this.intervalMs);
+      });
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.wakeUp = null;
+    }
+  }
+}

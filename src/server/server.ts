@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { LocalExecutor } from '../executors/local/local-executor.js';
+import type { Executor } from '../executors/executor.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { buildApp } from './api/app.js';
+import type { Services } from './api/services.js';
+import { AttemptFinisher } from './attempt-finisher.js';
+import { ApiKeyService } from './auth.js';
+import { CatalogService } from './catalog-service.js';
+import type { ServerConfig } from './config.js';
+import { systemClock } from './context.js';
+import type { Clock, ServerContext } from './context.js';
+import { ExecutionService } from './execution-service.js';
+import { InstanceRegistry } from './instance-registry.js';
+import { Launcher } from './launcher.js';
+import { createLogger } from './logger.js';
+import type { Logger } from './logger.js';
+import { Monitor } from './monitor.js';
+import { acquireDataDirLock } from './data-dir-lock.js';
+import type { DataDirLock } from './data-dir-lock.js';
+
+export const BERTH_VERSION = '0.1.0';
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Replaces the executors built from the config (tests). */
+  executors?: Map<string, Executor>;
+  /** Where the local executor runs commands by default. (Default: the server's working directory) */
+  defaultWorkingDirectory?: string;
+}
+
+/** A running Berth server: store, executors, loops and the HTTP API, started and stopped together. */
+export class BerthServer {
+  private closed = false;
+
+  private constructor(
+    readonly config: ServerConfig,
+    readonly ctx: ServerContext,
+    readonly services: Services,
+    readonly app: FastifyInstance,
+    private readonly launcher: Launcher,
+    private readonly monitor: Monitor,
+    private readonly registry: InstanceRegistry,
+    private readonly lock: DataDirLock | null,
+    /** The admin key generated on the first start, to be shown once; null otherwise. */
+    readonly generatedAdminKey: string | null,
+    /** Executions taken over from a previous (crashed or stopped) server at start. */
+    readonly adoptedAtStart: number,
+  ) {}
+
+  /** The address the API listens on, e.g. `http://127.0.0.1:7878`. */
+  get url(): string {
+    const address = this.app.server.address();
+    if (!address || typeof address === 'string') return `http://${this.config.host}:${this.config.port}`;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  /**
+   * Opens the database (migrating it), takes over executions left by a crashed server, starts
+   * the loops and listens. Throws with a readable message when something is misconfigured.
+   */
+  static async start(config: ServerConfig, options: StartOptions = {}): Promise<BerthServer> {
+    const log =
+      options.logger ??
+      createLogger({ level: config.logLevel, format: config.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') });
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    // SQLite allows one server per file; PostgreSQL allows many servers.
+    const lock = config.databaseUrl ? null : acquireDataDirLock(config.dataDir);
+    let store: Store | undefined;
+    try {
+      store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
+      const clock = options.clock ?? systemClock;
+      const executors =
+        options.executors ??
+        new Map<string, Executor>(
+          config.localExecutor
+            ? [
+                [
+                  'local',
+                  new LocalExecutor({
+                    dataDir: config.dataDir,
+                    defaultWorkingDirectory: options.defaultWorkingDirectory ?? process.cwd(),
+                  }),
+                ],
+              ]
+            : [],
+        );
+      // The loops need the context and the context wakes the loops: tie the knot through `loops`.
+      const loops: { launcher?: Launcher; monitor?: Monitor } = {};
+      const ctx: ServerContext = {
+        store,
+        clock,
+        log,
+        executors,
+        instanceId: randomUUID(),
+        hostname: os.hostname(),
+        wakeLauncher: () => loops.launcher?.wake(),
+        wakeMonitor: () => loops.monitor?.wake(),
+      };
+      const finisher = new AttemptFinisher(ctx);
+      const launcher = new Launcher(ctx, finisher, {
+        intervalMs: config.launcherIntervalMs,
+        batchSize: config.launchBatchSize,
+        concurrency: config.launchConcurrency,
+      });
+      const monitor = new Monitor(ctx, finisher, launcher, { intervalMs: config.monitorIntervalMs });
+      loops.launcher = launcher;
+      loops.monitor = monitor;
+      for (const executor of executors.values()) executor.onActivity?.(() => monitor.wake());
+      const registry = new InstanceRegistry(ctx, {
+        heartbeatMs: config.instanceHeartbeatMs,
+        timeoutMs: config.instanceTimeoutMs,
+        soleServer: lock !== null,
+      });
+      const keys = new ApiKeyService(ctx);
+      const executionsService = new ExecutionService(ctx);
+      const services: Services = {
+        ctx,
+        executions: executionsService,
+        catalog: new CatalogService(ctx),
+        keys,
+        localOnly: config.localOnly,
+        health: async () => {
+          await ctx.store.listInstances();
+          return {
+            status: 'ok',
+            version: BERTH_VERSION,
+            database: ctx.store.dialect,
+            instance_id: ctx.instanceId,
+            executors: [...executors.keys()],
+            local_only: config.localOnly,
+          };
+        },
+      };
+      const bootstrap = await keys.bootstrap(config.adminApiKey);
+      const adopted = await registry.start();
+      launcher.start();
+      monitor.start();
+      const app = await buildApp(services);
+      await app.listen({ host: config.host, port: config.port });
+      const server = new BerthServer(config, ctx, services, app, launcher, monitor, registry, lock, bootstrap.key, adopted);
+      log.info('berth server listening', {
+        url: server.url,
+        database: store.dialect === 'sqlite' ? path.join(config.dataDir, 'berth.sqlite') : 'postgres',
+        executors: [...executors.keys()],
+        local_only: config.localOnly,
+        adopted_executions: adopted,
+      });
+      return server;
+    } catch (error) {
+      await store?.close().catch(() => undefined);
+      lock?.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Stops listening and stops the loops. Running processes keep running: the next server to
+   * start on this database re-attaches to them.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.app.close();
+    await this.launcher.stop();
+    await this.monitor.stop();
+    await this.registry.stop().catch((error: unknown) => this.ctx.log.warn('could not deregister', { error }));
+    for (const executor of this.ctx.executors.values()) await executor.close();
+    await this.ctx.store.close();
+    this.lock?.release();
+    this.ctx.log.info('berth server stopped');
+  }
+
+  /** Counts for health checks and tests. */
+  loopStats() {
+    return { launcher: this.launcher.stats, monitor: this.monitor.stats };
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * A Berth server killed with SIGKILL while tasks run, then started again on the same data:
+ * nothing is lost, nothing runs twice, everything ends in a terminal state with a reason.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { client, startServerProcess } from '../support/server-process.js';
+import type { ServerProcess } from '../support/server-process.js';
+import { tempDir, waitFor } from '../support/temp.js';
+
+const KEY = 'berth_restart_test_key_0123456789';
+const TERMINAL = ['SUCCEEDED', 'FAILED', 'TERMINATED_AFTER_TIME_OUT', 'STOPPED', 'ABANDONED', 'ABORTED', 'EXITED_AFTER_MARKED_DONE'];
+
+describe('crash and restart of the server (SQLite)', () => {
+  const servers: ServerProcess[] = [];
+  let temp: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    temp = tempDir('berth-restart-');
+  });
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.kill('SIGKILL');
+    temp.cleanup();
+  });
+
+  it('re-attaches running executions, launches queued ones once, and closes every one with a reason', async () => {
+    const dataDir = path.join(temp.dir, 'data');
+    const marks = path.join(temp.dir, 'launches.log');
+    const env = {
+      BERTH_DATA_DIR: dataDir,
+      BERTH_ADMIN_API_KEY: KEY,
+      BERTH_MONITOR_INTERVAL_MS: '100',
+      BERTH_LAUNCHER_INTERVAL_MS: '100',
+    };
+    const first = await startServerProcess(env);
+    servers.push(first);
+    let api = client(first.url, KEY);
+    const mark = `echo "$BERTH_TASK_EXECUTION_UUID $BERTH_ATTEMPT" >> ${marks}`;
+    await api('POST', '/api/v1/run_environments/', { name: 'local', kind: 'local' });
+    const tasks = [
+      // Still running across the crash and after the restart: re-attached, real exit code.
+      { name: 'outlives-crash', command: `${mark}; sleep 4; exit 0` },
+      { name: 'fails-later', command: `${mark}; sleep 4; exit 7` },
+      // Ends while no server is up: its result waits on disk for the next server.
+      { name: 'ends-while-down', command: `${mark}; sleep 1; echo done` },
+      // One at a time: two of them still queued when the server dies.
+      { name: 'one-at-a-time', command: `${mark}; sleep 2`, max_concurrency: 1 },
+    ];
+    for (const t of tasks) {
+      expect((await api('POST', '/api/v1/tasks/', { run_environment: 'local', ...t })).status).toBe(201);
+    }
+    const started: Record<string, string[]> = {};
+    for (const t of tasks) {
+      const count = t.name === 'one-at-a-time' ? 3 : 1;
+      for (let i = 0; i < count; i++) {
+        const r = await api('POST', '/api/v1/task_executions/', { task: t.name });
+        expect(r.status).toBe(201);
+        (started[t.name] ??= []).push(r.body.uuid);
+      }
+    }
+    const all = Object.values(started).flat();
+    // Wait until the first four are running (the other two queue behind max_concurrency 1).
+    await waitFor(async () => {
+      const r = await api('GET', '/api/v1/task_executions/?status=RUNNING&limit=100');
+      return r.body.count === 4;
+    }, 'four running executions');
+
+    expect(await first.kill('SIGKILL')).toBeNull();
+    // While no server runs, the short task finishes on its own.
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const second = await startServerProcess(env);
+    servers.push(second);
+    api = client(second.url, KEY);
+    const final = await waitFor(
+      async () => {
+        const results = await Promise.all(all.map((uuid) => api('GET', `/api/v1/task_executions/${uuid}/`)));
+        return results.every((r) => TERMINAL.includes(r.body.status)) ? results.map((r) => r.body) : null;
+      },
+      'every execution to end',
+      40_000,
+    );
+    const byUuid = new Map(final.map((e) => [e.uuid, e]));
+    expect(byUuid.get(started['outlives-crash']![0]!)).toMatchObject({ status: 'SUCCEEDED', exit_code: 0, attempt: 1 });
+    expect(byUuid.get(started['fails-later']![0]!)).toMatchObject({
+      status: 'FAILED',
+      exit_code: 7,
+      failure: { type: 'EXIT', exit_code: 7 },
+    });
+    expect(byUuid.get(started['ends-while-down']![0]!)).toMatchObject({ status: 'SUCCEEDED', exit_code: 0 });
+    for (const uuid of started['one-at-a-time']!) expect(byUuid.get(uuid)).toMatchObject({ status: 'SUCCEEDED', attempt: 1 });
+
+    // Each execution's process started exactly once.
+    const lines = fs.readFileSync(marks, 'utf8').trim().split('\n');
+    expect(lines.sort()).toEqual(all.map((uuid) => `${uuid} 1`).sort());
+    // The re-attached output is complete.
+    const logs = await api('GET', `/api/v1/task_executions/${started['ends-while-down']![0]}/logs`);
+    expect(logs.body.entries).toEqual([{ stream: 'stdout', text: 'done' }]);
+  });
+
+  it('closes an execution whose process vanished as ABANDONED with the reason', async () => {
+    const dataDir = path.join(temp.dir, 'data2');
+    const env = { BERTH_DATA_DIR: dataDir, BERTH_ADMIN_API_KEY: KEY, BERTH_MONITOR_INTERVAL_MS: '100', BERTH_LAUNCHER_INTERVAL_MS: '100' };
+    const first = await startServerProcess(env);
+    servers.push(first);
+    let api = client(first.url, KEY);
+    await api('POST', '/api/v1/run_environments/', { name: 'local', kind: 'local' });
+    await api('POST', '/api/v1/tasks/', { name: 'victim', run_environment: 'local', command: 'sleep 30' });
+    const { body } = await api('POST', '/api/v1/task_executions/', { task: 'victim' });
+    const running = await waitFor(async () => {
+      const r = await api('GET', `/api/v1/task_executions/${body.uuid}`);
+      return r.body.status === 'RUNNING' ? r.body : null;
+    }, 'victim running');
+    await first.kill('SIGKILL');
+    // Someone kills the whole process group (runner and command) while Berth is down.
+    const runnerPid = running.executor.details.runner_pid as number;
+    const commandPid = running.executor.details.pid as number;
+    process.kill(runnerPid, 'SIGKILL');
+    try {
+      process.kill(-commandPid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    const second = await startServerProcess(env);
+    servers.push(second);
+    api = client(second.url, KEY);
+    const ended = await waitFor(async () => {
+      const r = await api('GET', `/api/v1/task_executions/${body.uuid}`);
+      return TERMINAL.includes(r.body.status) ? r.body : null;
+    }, 'victim to be closed');
+    expect(ended).toMatchObject({ status: 'ABANDONED', stop_reason: 'EXECUTOR_LOST', failure: { type: 'LOST' } });
+    expect(ended.failure.message).toMatch(/runner|gone|vanished|no longer/i);
+  });
+});
