@@ -18,8 +18,8 @@ export type Secrets = z.infer<typeof Secrets>;
  */
 export const LocalRunEnvironmentSpec = z.strictObject({
   name: Name,
-  kind: z.literal('local'),
-  description: z.string().max(2000).optional(),
+  kind: z.literal('local').describe('local: Tasks run as child processes of the berth server host.'),
+  description: z.string().max(2000).optional().describe('Free text for people.'),
   working_directory: z
     .string()
     .regex(/^\//, { message: 'must be an absolute path on the Berth host' })

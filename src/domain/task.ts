@@ -21,7 +21,7 @@ const seconds = (what: string, max: number) =>
 /** Fields of a Task, as written in `berth.yaml` and sent to `POST /api/v1/tasks/` (an upsert by name). */
 export const TaskSpecObject = z.strictObject({
   name: Name,
-  description: z.string().max(2000).optional(),
+  description: z.string().max(2000).optional().describe('Free text for people.'),
   run_environment: z
     .string()
     .min(1)
@@ -99,14 +99,14 @@ export const TaskSpecObject = z.strictObject({
     .min(1)
     .nullable()
     .default(null)
-    .describe('Schedule expression (acted on once schedules are implemented).'),
+    .describe('Schedule expression. Stored and shown; not acted on yet (schedules are planned work).'),
   heartbeat_interval_seconds: z
     .number()
     .int()
     .positive()
     .nullable()
     .default(null)
-    .describe('How often the wrapper reports while running (used for missing-heartbeat detection).'),
+    .describe('How often the wrapper reports while running. Stored; missing-heartbeat detection is planned work.'),
 });
 
 /** Cross-field rules a Task must satisfy beyond field types. */

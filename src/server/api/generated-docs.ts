@@ -14,6 +14,8 @@ import {
   TERMINAL_STATUSES,
   TRANSITIONS,
 } from '../../domain/execution-status.js';
+import { LocalRunEnvironmentSpec } from '../../domain/run-environment.js';
+import { TaskSpecObject } from '../../domain/task.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { ALL_ROUTES } from './routes/index.js';
 
@@ -86,6 +88,72 @@ export function executionStatesMarkdown(): string {
   ].join('\n');
 }
 
+function fieldRows(schema: z.ZodType): string[] {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  const required = new Set(json.required ?? []);
+  return Object.entries(json.properties ?? {}).map(([name, prop]) => {
+    const type = describeType(prop);
+    const fallback = 'default' in prop ? `\`${JSON.stringify(prop.default)}\`` : required.has(name) ? '**required**' : '—';
+    const text = String(prop.description ?? '').replace(/\s*\(Default: [^)]*\)/, '').replace(/\|/g, '\\|');
+    return `| \`${name}\` | ${type} | ${fallback} | ${text} |`;
+  });
+}
+
+function describeType(prop: Record<string, unknown>): string {
+  if (Array.isArray(prop.anyOf)) return (prop.anyOf as Record<string, unknown>[]).map(describeType).join(' or ');
+  if (Array.isArray(prop.oneOf)) return (prop.oneOf as Record<string, unknown>[]).map(describeType).join(' or ');
+  if (prop.const !== undefined) return `\`${JSON.stringify(prop.const)}\``;
+  if (Array.isArray(prop.enum)) return (prop.enum as unknown[]).map((v) => `\`${String(v)}\``).join(', ');
+  if (prop.type === 'array') return `list of ${describeType((prop.items ?? {}) as Record<string, unknown>)}`;
+  if (prop.type === 'object') return 'map';
+  return String(prop.type ?? 'any');
+}
+
+export function berthYamlMarkdown(): string {
+  return [
+    '# `berth.yaml` reference',
+    '',
+    '<!-- Generated from the schemas in src/domain by `npm run generate`; do not edit. -->',
+    '',
+    'One YAML document with two lists, `run_environments` and `tasks`; every item has a `name`',
+    '(unique per kind). The field names are the API\'s: a Task in `berth.yaml` is the body of',
+    '`POST /api/v1/tasks/`. Unknown fields are errors. `berth apply -f berth.yaml` validates the',
+    'whole file, then writes all of it in one transaction (or nothing); `--dry-run` shows the',
+    'changes. Editors that read JSON Schema can validate the file with',
+    '[`schemas/berth.schema.json`](../schemas/berth.schema.json), e.g. with the first line',
+    '`# yaml-language-server: $schema=<path to>/schemas/berth.schema.json`.',
+    '',
+    '## Top level',
+    '',
+    '| field | type | default | meaning |',
+    '| --- | --- | --- | --- |',
+    '| `version` | `1` | `1` | Format version. |',
+    '| `run_environments` | list | `[]` | Run Environments (below). |',
+    '| `tasks` | list | `[]` | Tasks (below). |',
+    '',
+    '## Run Environment, `kind: local`',
+    '',
+    '| field | type | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...fieldRows(LocalRunEnvironmentSpec),
+    '',
+    '## Task',
+    '',
+    '| field | type | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...fieldRows(TaskSpecObject),
+    '',
+    'Secret references: `ENV:NAME` (a variable of the `berth server` process), `FILE:/absolute/path`',
+    '(the file\'s contents, one trailing newline removed), or an AWS Secrets Manager / SSM parameter',
+    'ARN (for `aws-ecs` Run Environments). Values are read when an attempt starts, handed to the',
+    'process as environment variables, and never stored, logged or returned by the API.',
+    '',
+  ].join('\n');
+}
+
 /** Repository-relative path → content. */
 export function generatedFiles(): Record<string, string> {
   return {
@@ -93,5 +161,6 @@ export function generatedFiles(): Record<string, string> {
     'schemas/berth.schema.json': berthConfigSchemaJson(),
     'docs/errors.md': errorsMarkdown(),
     'docs/execution-states.md': executionStatesMarkdown(),
+    'docs/berth-yaml.md': berthYamlMarkdown(),
   };
 }

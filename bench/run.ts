@@ -1,0 +1,344 @@
+/**
+ * `npm run bench`: measures Berth's control plane and writes the numbers to docs/benchmarks.md.
+ *
+ * 1. Executions: 1,000 executions of a trivial local task started through the API and observed
+ *    to completion on SQLite — total time, control-plane CPU per execution (the server process's
+ *    user+system time from /proc, divided by the executions), and the time from the API request
+ *    to the process start (p50/p99).
+ * 2. Status updates: PATCH /api/v1/task_executions/{uuid}/?content=false (what wrappers send as
+ *    heartbeats and progress) from 32 keep-alive connections, on SQLite and on PostgreSQL.
+ *
+ * The server runs from the build (`dist/`), as users run it. Options: `--executions N`,
+ * `--patch-seconds S`, `--no-write` (print only), `--skip-postgres`.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const KEY = 'berth_bench_admin_key_0123456789abcdef';
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const EXECUTIONS = option('--executions', 1000);
+const PATCH_SECONDS = option('--patch-seconds', 10);
+const WRITE = !args.includes('--no-write');
+const POSTGRES_URL = process.env.BERTH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+async function startServer(dataDir: string, extraEnv: Record<string, string> = {}): Promise<Server> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/berth.js'), 'server', '--port', '0', '--data-dir', dataDir], {
+    cwd: dataDir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      BERTH_ADMIN_API_KEY: KEY,
+      BERTH_LOG_LEVEL: 'warn',
+      BERTH_LOG_FORMAT: 'json',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+    child.stdout!.on('data', () => {
+      const m = /Berth is listening on (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
+  });
+  return {
+    url,
+    child,
+    cpuMs() {
+      const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of /proc/PID/stat (here 0-based 11 and 12).
+      return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1000;
+    },
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function request(base: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      `${base}${p}`,
+      {
+        method,
+        agent,
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+async function must(base: string, method: string, p: string, body?: unknown) {
+  const r = await request(base, method, p, body);
+  if (r.status >= 300) throw new Error(`${method} ${p} → ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)]!;
+}
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await fn(next);
+    }),
+  );
+}
+
+async function benchExecutions() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-exec-'));
+  const server = await startServer(dataDir);
+  try {
+    await must(server.url, 'POST', '/api/v1/apply/', {
+      document: {
+        run_environments: [{ name: 'local', kind: 'local' }],
+        tasks: [{ name: 'trivial', run_environment: 'local', command: ['true'] }],
+      },
+    });
+    const cpuBefore = server.cpuMs();
+    const t0 = performance.now();
+    const uuids: string[] = [];
+    await pool(
+      Array.from({ length: EXECUTIONS }, (_, i) => i),
+      16,
+      async () => {
+        const e = await must(server.url, 'POST', '/api/v1/task_executions/', { task: 'trivial' });
+        uuids.push(e.uuid as string);
+      },
+    );
+    const submitted = performance.now();
+    for (;;) {
+      const r = await must(server.url, 'GET', '/api/v1/task_executions/?status=IN_PROGRESS&limit=1');
+      if (r.count === 0) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const total = performance.now() - t0;
+    const cpu = server.cpuMs() - cpuBefore;
+    const executions: any[] = [];
+    for (let offset = 0; offset < EXECUTIONS; offset += 1000) {
+      const page = await must(server.url, 'GET', `/api/v1/task_executions/?limit=1000&offset=${offset}`);
+      executions.push(...page.results);
+    }
+    const succeeded = executions.filter((e) => e.status === 'SUCCEEDED').length;
+    const startDelays = executions
+      .filter((e) => e.started_at)
+      .map((e) => Date.parse(e.started_at) - Date.parse(e.created_at))
+      .sort((a, b) => a - b);
+    return {
+      executions: EXECUTIONS,
+      succeeded,
+      totalSeconds: total / 1000,
+      submitSeconds: (submitted - t0) / 1000,
+      perSecond: EXECUTIONS / (total / 1000),
+      cpuMsPerExecution: cpu / EXECUTIONS,
+      p50: percentile(startDelays, 50),
+      p99: percentile(startDelays, 99),
+      max: startDelays[startDelays.length - 1] ?? NaN,
+    };
+  } finally {
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function benchPatches(database: 'sqlite' | 'postgres') {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-patch-'));
+  const schema = `berth_bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const env: Record<string, string> =
+    database === 'postgres' ? { BERTH_DATABASE_URL: POSTGRES_URL, BERTH_DATABASE_SCHEMA: schema } : {};
+  const server = await startServer(dataDir, env);
+  try {
+    await must(server.url, 'POST', '/api/v1/apply/', {
+      document: {
+        run_environments: [{ name: 'local', kind: 'local' }],
+        tasks: [{ name: 'worker', run_environment: 'local', command: ['sleep', '600'] }],
+      },
+    });
+    // 32 long-running executions to report on, one per connection.
+    const targets: string[] = [];
+    for (let i = 0; i < 32; i++) targets.push((await must(server.url, 'POST', '/api/v1/task_executions/', { task: 'worker' })).uuid);
+    for (;;) {
+      const r = await must(server.url, 'GET', '/api/v1/task_executions/?status=RUNNING&limit=1');
+      if (r.count === targets.length) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const latencies: number[] = [];
+    let done = 0;
+    let failed = 0;
+    const deadline = performance.now() + PATCH_SECONDS * 1000;
+    const cpuBefore = server.cpuMs();
+    const t0 = performance.now();
+    await Promise.all(
+      targets.map(async (uuid, worker) => {
+        let n = 0;
+        while (performance.now() < deadline) {
+          const start = performance.now();
+          const r = await request(server.url, 'PATCH', `/api/v1/task_executions/${uuid}/?content=false`, {
+            success_count: ++n,
+            error_count: worker,
+            last_status_message: `processed ${n} rows`,
+          });
+          latencies.push(performance.now() - start);
+          if (r.status === 204) done++;
+          else failed++;
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = server.cpuMs() - cpuBefore;
+    latencies.sort((a, b) => a - b);
+    for (const uuid of targets) await request(server.url, 'PATCH', `/api/v1/task_executions/${uuid}/`, { status: 'STOPPING' });
+    return {
+      database,
+      updates: done,
+      failed,
+      perSecond: done / seconds,
+      cpuMsPerUpdate: cpu / Math.max(1, done),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+    };
+  } finally {
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (database === 'postgres') {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+    }
+  }
+}
+
+async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+async function main() {
+  if (!fs.existsSync(path.join(ROOT, 'dist/cli/main.js'))) {
+    throw new Error('Build first: npm run build (npm run bench does it).');
+  }
+  console.log(`executions benchmark: ${EXECUTIONS} executions…`);
+  const exec = await benchExecutions();
+  console.log(exec);
+  console.log(`status update benchmark: SQLite, ${PATCH_SECONDS} s…`);
+  const sqlite = await benchPatches('sqlite');
+  console.log(sqlite);
+  let postgres: Awaited<ReturnType<typeof benchPatches>> | null = null;
+  if (!args.includes('--skip-postgres') && (await postgresReachable())) {
+    console.log(`status update benchmark: PostgreSQL, ${PATCH_SECONDS} s…`);
+    postgres = await benchPatches('postgres');
+    console.log(postgres);
+  }
+  agent.destroy();
+
+  const cpus = os.cpus();
+  const machine = `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+  const patchRow = (r: NonNullable<typeof postgres>) =>
+    `| ${r.database === 'sqlite' ? 'SQLite (WAL)' : 'PostgreSQL 127.0.0.1'} | ${r.updates} | **${fmt(r.perSecond, 0)}** | ${fmt(r.cpuMsPerUpdate, 3)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.failed} |`;
+  const doc = `# Benchmarks
+
+Measured by \`npm run bench\` (source: \`bench/run.ts\`) on ${new Date().toISOString().slice(0, 10)}.
+Machine: ${machine}. The load generator runs on the same machine and shares its cores.
+Rerun it to refresh this file; numbers vary by a few percent between runs.
+
+## Executions through the API (SQLite, local executor)
+
+${EXECUTIONS} executions of a trivial local task (\`command: ["true"]\`), started with
+\`POST /api/v1/task_executions/\` from 16 concurrent clients and observed by the server to completion.
+"Request to process start" is the time from the execution's creation (the API request) to the
+moment the runner spawned the command. Control-plane CPU is the \`berth server\` process's
+user + system CPU time over the run (from \`/proc\`), divided by the executions; the per-execution
+runner processes are not included.
+
+| measure | result | goal |
+| --- | --- | --- |
+| executions succeeded | ${exec.succeeded} / ${exec.executions} | all |
+| total time (first request to last observed exit) | ${fmt(exec.totalSeconds, 2)} s (${fmt(exec.perSecond, 0)} executions/s) | |
+| control-plane CPU per execution | **${fmt(exec.cpuMsPerExecution, 2)} ms** | under 2 ms |
+| request → process start, p50 | ${fmt(exec.p50, 0)} ms | |
+| request → process start, p99 | ${fmt(exec.p99, 0)} ms | |
+| request → process start, max | ${fmt(exec.max, 0)} ms | |
+
+## Status updates (PATCH with \`?content=false\`)
+
+32 keep-alive connections, each PATCHing its own running execution (\`success_count\`,
+\`error_count\`, \`last_status_message\`) for ${PATCH_SECONDS} s.
+
+| database | updates | per second | server CPU per update (ms) | p50 latency (ms) | p99 latency (ms) | errors |
+| --- | --- | --- | --- | --- | --- | --- |
+${patchRow(sqlite)}
+${postgres ? patchRow(postgres) : '| PostgreSQL | not measured (no database reachable) | | | | | |'}
+
+Goal: at least 2,000 status updates per second on SQLite on a 2-core machine.
+`;
+  if (WRITE) {
+    fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), doc);
+    console.log('wrote docs/benchmarks.md');
+  } else console.log(doc);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { decideAttemptOutcome } from './attempt-outcome.js';
+import type { ExecutionSnapshot } from './attempt-outcome.js';
+import type { RetryPolicy } from './retry-policy.js';
+import { retryDelayMs, hasRetriesLeft } from './retry-policy.js';
+
+const NOW = 1_000_000;
+const noRetry: RetryPolicy = { max_retries: 0, retry_delay_seconds: 10, retry_backoff_multiplier: 1, max_retry_delay_seconds: null, retry_on_timeout: false };
+const running = (over: Partial<ExecutionSnapshot> = {}): ExecutionSnapshot => ({
+  status: 'RUNNING',
+  stop_reason: null,
+  attempt: 1,
+  failed_attempts: 0,
+  timed_out_attempts: 0,
+  ...over,
+});
+const exited = (exitCode: number | null, signal: string | null = null, timedOut = false) =>
+  ({ kind: 'exited', exitCode, signal, timedOut, failure: null }) as const;
+
+describe('decideAttemptOutcome', () => {
+  it('exit 0 succeeds', () => {
+    const o = decideAttemptOutcome(running(), exited(0), noRetry, null, NOW);
+    expect(o).toMatchObject({ attemptStatus: 'SUCCEEDED', failure: null, exitCode: 0, retry: null });
+  });
+
+  it('a non-zero exit fails with a readable reason and counts the failed attempt', () => {
+    const o = decideAttemptOutcome(running(), exited(3), noRetry, null, NOW);
+    expect(o.attemptStatus).toBe('FAILED');
+    expect(o.failure).toMatchObject({ type: 'EXIT', exit_code: 3, fault: 'task' });
+    expect(o.failure?.message).toContain('exited with code 3');
+    expect(o.failedAttempts).toBe(1);
+  });
+
+  it('exit 137 is explained as a kill, often out of memory', () => {
+    const o = decideAttemptOutcome(running(), exited(137), noRetry, null, NOW);
+    expect(o.failure?.code).toBe('OOM_KILLED');
+    expect(o.failure?.message).toMatch(/memory/);
+  });
+
+  it('a signal it did not get from Berth fails with the signal', () => {
+    const o = decideAttemptOutcome(running(), exited(null, 'SIGSEGV'), noRetry, null, NOW);
+    expect(o.failure).toMatchObject({ type: 'SIGNAL', signal: 'SIGSEGV' });
+  });
+
+  it('a timeout (seen by the executor or requested by the monitor) is TERMINATED_AFTER_TIME_OUT', () => {
+    const byExecutor = decideAttemptOutcome(running(), exited(null, 'SIGTERM', true), noRetry, 5, NOW);
+    expect(byExecutor).toMatchObject({ attemptStatus: 'TERMINATED_AFTER_TIME_OUT', stopReason: 'MAX_EXECUTION_TIME_EXCEEDED', timedOutAttempts: 1 });
+    expect(byExecutor.failure?.message).toContain('5 s');
+    const byMonitor = decideAttemptOutcome(
+      running({ status: 'STOPPING', stop_reason: 'MAX_EXECUTION_TIME_EXCEEDED' }),
+      exited(null, 'SIGKILL'),
+      noRetry,
+      5,
+      NOW,
+    );
+    expect(byMonitor.attemptStatus).toBe('TERMINATED_AFTER_TIME_OUT');
+    expect(byMonitor.failure?.message).toMatch(/ignored SIGTERM/);
+  });
+
+  it('a stop a person asked for wins over how the process ended, and is never retried', () => {
+    const policy = { ...noRetry, max_retries: 5 };
+    const o = decideAttemptOutcome(running({ status: 'STOPPING', stop_reason: 'MANUAL' }), exited(null, 'SIGTERM'), policy, null, NOW);
+    expect(o).toMatchObject({ attemptStatus: 'STOPPED', stopReason: 'MANUAL', retry: null, failure: null });
+  });
+
+  it('retries failures while attempts remain, with the configured delay and backoff', () => {
+    const policy: RetryPolicy = { ...noRetry, max_retries: 2, retry_delay_seconds: 10, retry_backoff_multiplier: 3 };
+    const first = decideAttemptOutcome(running({ attempt: 1 }), exited(1), policy, null, NOW);
+    expect(first.retry).toEqual({ launchAfter: NOW + 10_000 });
+    expect(first.stopReason).toBeNull();
+    const second = decideAttemptOutcome(running({ attempt: 2, failed_attempts: 1 }), exited(1), policy, null, NOW);
+    expect(second.retry).toEqual({ launchAfter: NOW + 30_000 });
+    expect(second.failedAttempts).toBe(2);
+    const third = decideAttemptOutcome(running({ attempt: 3, failed_attempts: 2 }), exited(1), policy, null, NOW);
+    expect(third.retry).toBeNull();
+    expect(third.attemptStatus).toBe('FAILED');
+  });
+
+  it('retries timeouts only when retry_on_timeout is set', () => {
+    const policy: RetryPolicy = { ...noRetry, max_retries: 1 };
+    expect(decideAttemptOutcome(running(), exited(null, 'SIGTERM', true), policy, 1, NOW).retry).toBeNull();
+    expect(decideAttemptOutcome(running(), exited(null, 'SIGTERM', true), { ...policy, retry_on_timeout: true }, 1, NOW).retry).not.toBeNull();
+  });
+
+  it('never retries a lost attempt (it may have done its work) and marks it ABANDONED', () => {
+    const o = decideAttemptOutcome(running(), { kind: 'lost', message: 'runner gone' }, { ...noRetry, max_retries: 3 }, null, NOW);
+    expect(o).toMatchObject({ attemptStatus: 'ABANDONED', stopReason: 'EXECUTOR_LOST', retry: null });
+    expect(o.failure).toMatchObject({ type: 'LOST', message: 'runner gone', fault: 'infrastructure' });
+  });
+
+  it('does not retry configuration failures at start, but does retry infrastructure ones', () => {
+    const policy = { ...noRetry, max_retries: 3 };
+    const config = decideAttemptOutcome(
+      running({ status: 'MANUALLY_STARTED' }),
+      { kind: 'start_failed', failure: { type: 'START_FAILED', code: 'SECRET_UNRESOLVED', message: 'x', fault: 'config' } },
+      policy,
+      null,
+      NOW,
+    );
+    expect(config).toMatchObject({ attemptStatus: 'FAILED', stopReason: 'FAILED_TO_START', retry: null });
+    const infra = decideAttemptOutcome(
+      running({ status: 'MANUALLY_STARTED' }),
+      { kind: 'start_failed', failure: { type: 'START_FAILED', code: 'CAPACITY', message: 'x', fault: 'infrastructure' } },
+      policy,
+      null,
+      NOW,
+    );
+    expect(infra.retry).not.toBeNull();
+  });
+
+  it('a process that exits after being marked done is EXITED_AFTER_MARKED_DONE', () => {
+    const o = decideAttemptOutcome(running({ status: 'MARKED_DONE' }), exited(1), noRetry, null, NOW);
+    expect(o.attemptStatus).toBe('EXITED_AFTER_MARKED_DONE');
+  });
+});
+
+describe('retry policy', () => {
+  it('caps the delay and counts attempts', () => {
+    const policy: RetryPolicy = { max_retries: 5, retry_delay_seconds: 1, retry_backoff_multiplier: 10, max_retry_delay_seconds: 50, retry_on_timeout: false };
+    expect([1, 2, 3, 4].map((n) => retryDelayMs(policy, n))).toEqual([1000, 10_000, 50_000, 50_000]);
+    expect(hasRetriesLeft(policy, 5)).toBe(true);
+    expect(hasRetriesLeft(policy, 6)).toBe(false);
+  });
+});
