@@ -12,7 +12,11 @@ describe('execution state machine', () => {
     const seen = new Set(['QUEUED']);
     const queue = ['QUEUED'] as (typeof EXECUTION_STATUSES)[number][];
     for (let s = queue.shift(); s; s = queue.shift()) {
-      for (const next of TRANSITIONS[s]) if (!seen.has(next)) (seen.add(next), queue.push(next));
+      for (const next of TRANSITIONS[s]) {
+        if (seen.has(next)) continue;
+        seen.add(next);
+        queue.push(next);
+      }
     }
     expect([...seen].sort()).toEqual([...EXECUTION_STATUSES].sort());
   });
