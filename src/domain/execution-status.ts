@@ -75,7 +75,7 @@ const FINISHED: ExecutionStatus[] = [
  * terminal for the process, so the monitor may still record `EXITED_AFTER_MARKED_DONE`.
  */
 export const TRANSITIONS: Record<ExecutionStatus, readonly ExecutionStatus[]> = {
-  QUEUED: ['MANUALLY_STARTED', 'RUNNING', 'STOPPED', 'ABANDONED', 'FAILED'],
+  QUEUED: ['MANUALLY_STARTED', 'STOPPED'],
   MANUALLY_STARTED: ['RUNNING', 'STOPPING', 'QUEUED', 'MARKED_DONE', ...FINISHED],
   RUNNING: ['STOPPING', 'QUEUED', 'MARKED_DONE', ...FINISHED],
   STOPPING: ['STOPPED', 'TERMINATED_AFTER_TIME_OUT', 'ABANDONED', 'SUCCEEDED', 'FAILED', 'ABORTED'],

@@ -8,6 +8,19 @@ import type { Principal } from './auth.js';
 import type { ServerContext } from './context.js';
 import { executionResource } from './representations.js';
 
+/** Statuses a client (a person, a wrapper) may ask for in a PATCH; Berth sets the others. */
+const CLIENT_TARGETS: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>([
+  'RUNNING',
+  'STOPPING',
+  'MARKED_DONE',
+  'SUCCEEDED',
+  'FAILED',
+  'TERMINATED_AFTER_TIME_OUT',
+  'STOPPED',
+  'ABORTED',
+  'EXITED_AFTER_MARKED_DONE',
+]);
+
 /**
  * What the API does with Task Executions: start one, stop one, take a status report, and show
  * them. Launching and watching belong to the launcher and monitor loops.
@@ -101,9 +114,21 @@ export class ExecutionService {
   /** A PATCH: a status change and/or progress fields. */
   async update(uuid: string, body: UpdateExecutionRequest, principal: Principal): Promise<ExecutionRecord> {
     if (body.status === 'STOPPING') {
-      const stopped = await this.requestStop(uuid, principal);
+      // Progress first: a stop may end the execution at once (a queued one), after which
+      // progress fields could no longer be recorded.
       const rest = { ...body, status: undefined };
-      return Object.values(rest).some((v) => v !== undefined) ? this.update(uuid, rest, principal) : stopped;
+      const current = await this.require(uuid);
+      if (Object.values(rest).some((v) => v !== undefined) && !isTerminal(current.status)) {
+        await this.update(uuid, rest, principal);
+      }
+      return this.requestStop(uuid, principal);
+    }
+    if (body.status !== undefined && !CLIENT_TARGETS.has(body.status)) {
+      throw new BerthError(
+        'INVALID_TRANSITION',
+        `A client cannot set status ${body.status}; Berth sets it itself. Clients may report RUNNING, request STOPPING, set MARKED_DONE, or report a final status.`,
+        { requested: body.status },
+      );
     }
     for (let round = 0; round < 5; round++) {
       const execution = await this.require(uuid);
@@ -120,7 +145,7 @@ export class ExecutionService {
       patch.last_heartbeat_at = body.last_app_heartbeat_at ? Date.parse(body.last_app_heartbeat_at) : now;
       const target = body.status;
       if (target !== undefined && target !== execution.status) {
-        if (!canTransition(execution.status, target) || target === 'QUEUED') {
+        if (!canTransition(execution.status, target)) {
           throw new BerthError(
             'INVALID_TRANSITION',
             `Execution ${uuid} is ${execution.status} and cannot become ${target}.`,
@@ -158,6 +183,10 @@ export class ExecutionService {
       attempt === execution.attempt
         ? execution.executor_handle
         : (execution.attempts.find((a) => a.number === attempt)?.executor_handle ?? null);
+    if (execution.attempt === 0 && isTerminal(execution.status)) {
+      // Cancelled before it was ever launched: there are no logs and there never will be.
+      return { entries: [], next_cursor: options.cursor ?? '', attempt: 0, complete: true };
+    }
     if (attempt > execution.attempt || attempt < 1) {
       throw new BerthError(
         'LOGS_UNAVAILABLE',

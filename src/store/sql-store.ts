@@ -243,7 +243,12 @@ export class SqlStore implements Store {
   }
 
   async deleteRunEnvironment(uuid: string) {
-    return (await this.db.run('DELETE FROM run_environments WHERE uuid = ?', [uuid])) > 0;
+    return this.transaction(async (tx) => {
+      const db = (tx as SqlStore).db;
+      // Revoked keys are history; they must not keep their Run Environment alive.
+      await db.run('DELETE FROM api_keys WHERE run_environment_uuid = ? AND revoked_at IS NOT NULL', [uuid]);
+      return (await db.run('DELETE FROM run_environments WHERE uuid = ?', [uuid])) > 0;
+    });
   }
 
   async countTasksInRunEnvironment(uuid: string) {

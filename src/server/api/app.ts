@@ -115,6 +115,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     genReqId: () => Math.random().toString(36).slice(2, 12),
   });
+  // Fastify parses text/plain by default; the API takes JSON only (anything else is 415).
+  app.removeContentTypeParser('text/plain');
   const log = services.ctx.log;
   const registered: { method: string; url: string }[] = [];
   REGISTERED.set(app, registered);
