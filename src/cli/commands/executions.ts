@@ -1,0 +1,192 @@
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { EXECUTION_STATUSES } from '../../domain/execution-status.js';
+import type { TaskExecution } from '../../domain/task-execution.js';
+import { seg } from '../client.js';
+import { contextFor, uuidArg, withCommonOptions, withPaging } from '../common.js';
+import type { CommonFlags, Page } from '../common.js';
+import { durationBetween, orDash, relativeTime, statusColour, timeWithRelative } from '../output.js';
+import type { Output } from '../output.js';
+
+interface ListFlags extends CommonFlags {
+  task?: string;
+  status?: string;
+  limit: number;
+  offset: number;
+}
+
+/** Validates `--status RUNNING,failed,in_progress` and returns it upper-cased. */
+export function parseStatusList(raw: string): string {
+  const parts = raw
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
+  if (parts.length === 0) throw new InvalidArgumentError('give at least one status.');
+  for (const part of parts) {
+    if (part !== 'IN_PROGRESS' && !(EXECUTION_STATUSES as readonly string[]).includes(part)) {
+      throw new InvalidArgumentError(`unknown status "${part}"; use ${EXECUTION_STATUSES.join(', ')} or IN_PROGRESS, comma-separated.`);
+    }
+  }
+  return parts.join(',');
+}
+
+function attemptText(e: TaskExecution): string {
+  return e.max_attempts > 1 ? `${e.attempt}/${e.max_attempts}` : String(e.attempt);
+}
+
+function counts(e: TaskExecution): string {
+  const parts: string[] = [];
+  if (e.success_count !== null) parts.push(`${e.success_count} succeeded`);
+  if (e.error_count !== null) parts.push(`${e.error_count} errors`);
+  if (e.skipped_count !== null) parts.push(`${e.skipped_count} skipped`);
+  if (e.expected_count !== null) parts.push(`${e.expected_count} expected`);
+  return parts.length ? parts.join(', ') : '-';
+}
+
+function json(value: unknown): string {
+  return value === null || value === undefined ? '-' : JSON.stringify(value);
+}
+
+/** The readable form of one execution. */
+export function printExecution(out: Output, e: TaskExecution): void {
+  const fields: [string, string][] = [
+    ['Execution', e.uuid],
+    ['Task', e.task.name],
+    ['Run Environment', e.run_environment.name],
+    ['Status', out.paint(statusColour(e.status), e.status)],
+    ['Run reason', e.run_reason],
+    ['Stop reason', orDash(e.stop_reason)],
+  ];
+  if (e.failure) fields.push(['Failure', `${e.failure.message}\n(${e.failure.type}${e.failure.code ? ` ${e.failure.code}` : ''}, fault: ${e.failure.fault})`]);
+  fields.push(
+    ['Exit code', orDash(e.exit_code)],
+    ['Created', timeWithRelative(e.created_at)],
+    ['Started', timeWithRelative(e.started_at)],
+    ['Finished', timeWithRelative(e.finished_at)],
+    ['Duration', durationBetween(e.started_at, e.finished_at)],
+  );
+  if (e.stop_requested_at) fields.push(['Stop requested', timeWithRelative(e.stop_requested_at)]);
+  if (e.launch_after) fields.push(['Launch after', timeWithRelative(e.launch_after)]);
+  fields.push(
+    ['Attempt', `${e.attempt} of at most ${e.max_attempts} (${e.failed_attempts} failed, ${e.timed_out_attempts} timed out)`],
+    ['Counts', counts(e)],
+    ['Status message', orDash(e.last_status_message)],
+    ['Last heartbeat', timeWithRelative(e.last_heartbeat_at)],
+    [
+      'Environment overrides',
+      Object.keys(e.environment_overrides).length
+        ? Object.entries(e.environment_overrides)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('\n')
+        : '-',
+    ],
+    ['Input', json(e.input_value)],
+    ['Output', json(e.output_value)],
+  );
+  if (e.executor) {
+    const details = Object.entries(e.executor.details).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    fields.push(['Executor', [e.executor.kind, ...details.map((d) => `  ${d}`)].join('\n')]);
+  } else fields.push(['Executor', '- (not launched)']);
+  out.fields(fields);
+  if (e.attempts.length > 0) {
+    out.line();
+    out.line(out.paint('bold', 'Attempts'));
+    out.table(
+      [
+        { header: '#', right: true },
+        { header: 'STATUS', colour: statusColour },
+        { header: 'STARTED' },
+        { header: 'DURATION', right: true },
+        { header: 'EXIT', right: true },
+        { header: 'FAILURE' },
+      ],
+      e.attempts.map((a) => [
+        String(a.number),
+        a.status,
+        relativeTime(a.started_at),
+        durationBetween(a.started_at, a.finished_at),
+        orDash(a.exit_code),
+        a.failure?.message ?? '-',
+      ]),
+    );
+  }
+}
+
+export function registerExecutions(program: Command): void {
+  const executions = program
+    .command('executions')
+    .alias('exec')
+    .summary('list and show Task Executions')
+    .description('List and show Task Executions (runs of Tasks).');
+  executions.addHelpText(
+    'after',
+    '\nExamples:\n  $ berth executions ls --task hello\n  $ berth executions ls --status FAILED,TERMINATED_AFTER_TIME_OUT\n  $ berth executions show 0b6f3c9e-1d2a-4c5b-9e8f-7a6b5c4d3e2f',
+  );
+
+  const ls = executions
+    .command('ls')
+    .alias('list')
+    .description('List Task Executions, newest first.')
+    .option('--task <task>', 'only executions of this Task (name or uuid)')
+    .option('--status <statuses>', 'only these statuses, comma-separated (IN_PROGRESS = queued, starting, running or stopping)', parseStatusList);
+  withPaging(ls);
+  withCommonOptions(ls);
+  ls.addHelpText(
+    'after',
+    `
+Statuses: ${EXECUTION_STATUSES.join(', ')}, IN_PROGRESS.
+
+Examples:
+  $ berth executions ls
+  $ berth executions ls --task nightly --status failed --limit 5
+  $ berth executions ls --status IN_PROGRESS --json`,
+  );
+  ls.action(async (flags: ListFlags) => {
+    const { client, out } = contextFor(flags);
+    const page = await client.get<Page<TaskExecution>>('/api/v1/task_executions', {
+      task: flags.task,
+      status: flags.status,
+      limit: flags.limit,
+      offset: flags.offset,
+    });
+    if (out.json) return out.printJson(page);
+    if (page.results.length > 0) {
+      out.table(
+        [
+          { header: 'UUID' },
+          { header: 'TASK' },
+          { header: 'STATUS', colour: statusColour },
+          { header: 'REASON' },
+          { header: 'CREATED' },
+          { header: 'DURATION', right: true },
+          { header: 'EXIT', right: true },
+          { header: 'ATTEMPT', right: true },
+        ],
+        page.results.map((e) => [
+          e.uuid,
+          e.task.name,
+          e.status,
+          e.run_reason,
+          relativeTime(e.created_at),
+          durationBetween(e.started_at, e.finished_at),
+          orDash(e.exit_code),
+          attemptText(e),
+        ]),
+      );
+    }
+    out.pageHint(page, flags.offset, 'executions');
+  });
+
+  const show = executions
+    .command('show')
+    .description('Show one Task Execution: status, reasons, failure, times, attempts, counts, executor details.')
+    .argument('<execution>', 'execution uuid', uuidArg);
+  withCommonOptions(show);
+  show.addHelpText('after', '\nExamples:\n  $ berth executions show 0b6f3c9e-1d2a-4c5b-9e8f-7a6b5c4d3e2f\n  $ berth executions show 0b6f3c9e-1d2a-4c5b-9e8f-7a6b5c4d3e2f --json');
+  show.action(async (uuid: string, flags: CommonFlags) => {
+    const { client, out } = contextFor(flags);
+    const execution = await client.get<TaskExecution>(`/api/v1/task_executions/${seg(uuid)}`);
+    if (out.json) return out.printJson(execution);
+    printExecution(out, execution);
+  });
+}

@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import type { RunEnvironment } from '../../domain/run-environment.js';
+import { seg } from '../client.js';
+import { contextFor, withCommonOptions, withPaging } from '../common.js';
+import type { CommonFlags, Page } from '../common.js';
+import { orDash, relativeTime, timeWithRelative, truncate } from '../output.js';
+
+interface ListFlags extends CommonFlags {
+  limit: number;
+  offset: number;
+}
+
+function mapping(values: Record<string, string>): string {
+  const entries = Object.entries(values);
+  return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}=${v}`).join('\n');
+}
+
+export function registerRunEnvironments(program: Command): void {
+  const envs = program
+    .command('run-environments')
+    .alias('envs')
+    .summary('list and show Run Environments')
+    .description('List and show Run Environments (where Tasks run). Create and change them with `berth apply`.');
+  envs.addHelpText('after', '\nExamples:\n  $ berth run-environments ls\n  $ berth envs show local');
+
+  const ls = envs.command('ls').alias('list').description('List Run Environments by name.');
+  withPaging(ls);
+  withCommonOptions(ls);
+  ls.addHelpText('after', '\nExamples:\n  $ berth envs ls\n  $ berth envs ls --json');
+  ls.action(async (flags: ListFlags) => {
+    const { client, out } = contextFor(flags);
+    const page = await client.get<Page<RunEnvironment>>('/api/v1/run_environments', { limit: flags.limit, offset: flags.offset });
+    if (out.json) return out.printJson(page);
+    if (page.results.length > 0) {
+      out.table(
+        [
+          { header: 'NAME' },
+          { header: 'KIND' },
+          { header: 'ENV VARS', right: true },
+          { header: 'SECRETS', right: true },
+          { header: 'CREATED' },
+          { header: 'DESCRIPTION' },
+        ],
+        page.results.map((e) => [
+          e.name,
+          e.kind,
+          String(Object.keys(e.environment).length),
+          String(Object.keys(e.secrets).length),
+          relativeTime(e.created_at),
+          truncate(orDash(e.description), 50),
+        ]),
+      );
+    }
+    out.pageHint(page, flags.offset, 'Run Environments');
+  });
+
+  const show = envs.command('show').description('Show a Run Environment.').argument('<run-environment>', 'name or uuid');
+  withCommonOptions(show);
+  show.addHelpText('after', '\nExamples:\n  $ berth envs show local\n  $ berth envs show local --json');
+  show.action(async (name: string, flags: CommonFlags) => {
+    const { client, out } = contextFor(flags);
+    const env = await client.get<RunEnvironment>(`/api/v1/run_environments/${seg(name)}`);
+    if (out.json) return out.printJson(env);
+    out.fields([
+      ['Name', env.name],
+      ['UUID', env.uuid],
+      ['Kind', env.kind],
+      ['Description', orDash(env.description)],
+      ['Working directory', env.working_directory ?? '- (the server\'s default)'],
+      ['Environment', mapping(env.environment)],
+      ['Secrets', mapping(env.secrets)],
+      ['Created', timeWithRelative(env.created_at)],
+      ['Updated', timeWithRelative(env.updated_at)],
+    ]);
+  });
+}
