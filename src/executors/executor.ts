@@ -126,8 +126,11 @@ export interface Executor {
   /** A short human description of the handle (e.g. `pid 4242`, an ECS task ARN). */
   describe(handle: ExecutorHandle): Record<string, unknown>;
 
-  /** Registers a callback fired when some attempt may have changed state (lets the monitor react fast). */
-  onActivity?(listener: () => void): void;
+  /**
+   * Registers a callback fired when some attempt may have changed state, with the execution when
+   * the executor knows which (lets the monitor look at just that one, at once).
+   */
+  onActivity?(listener: (hint?: { executionUuid: string }) => void): void;
 
   /** Releases resources; running processes are left running (a restarted server re-attaches). */
   close(): Promise<void>;

@@ -12,14 +12,14 @@ export class AttemptFinisher {
   constructor(private readonly ctx: ServerContext) {}
 
   /**
-   * Returns the updated execution, or null when it changed meanwhile (a stop request, say); the
-   * caller then looks again on its next pass. Never throws for that.
+   * Returns false when the execution changed meanwhile (a stop request, say); the caller then
+   * looks again on its next pass. Never throws for that.
    */
   async finish(
     execution: ExecutionRecord,
     end: AttemptEnd,
     times: { startedAt?: number | null; finishedAt?: number } = {},
-  ): Promise<ExecutionRecord | null> {
+  ): Promise<boolean> {
     const task = await this.ctx.store.getTask(execution.task_uuid);
     const now = this.ctx.clock.now();
     const policy = task
@@ -64,7 +64,7 @@ export class AttemptFinisher {
         started_at: execution.started_at ?? startedAt ?? null,
       } satisfies ExecutionPatch);
     }
-    const updated = await this.ctx.store.updateExecution(execution.uuid, patch, { statuses: [execution.status] });
+    const updated = await this.ctx.store.updateExecutionIf(execution.uuid, patch, { statuses: [execution.status] });
     if (updated) {
       const fields = { execution: execution.uuid, attempt: execution.attempt, status: outcome.attemptStatus };
       if (outcome.retry) {

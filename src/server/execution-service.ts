@@ -30,6 +30,14 @@ export class ExecutionService {
 
   /** Creates a QUEUED execution of the Task and wakes the launcher. */
   async start(request: StartExecutionRequest, principal: Principal): Promise<ExecutionRecord> {
+    return (await this.startWithContext(request, principal)).execution;
+  }
+
+  /** Like `start`, also returning the Task and Run Environment it loaded (to build the response). */
+  async startWithContext(
+    request: StartExecutionRequest,
+    principal: Principal,
+  ): Promise<{ execution: ExecutionRecord; task: TaskRecord; env: RunEnvironmentRecord }> {
     const ref = typeof request.task === 'string' ? request.task : 'uuid' in request.task ? request.task.uuid : request.task.name;
     const task = await this.ctx.store.getTask(ref);
     if (!task) throw new BerthError('TASK_NOT_FOUND', `No Task named or with uuid "${ref}". List them with \`berth tasks ls\`.`);
@@ -74,9 +82,9 @@ export class ExecutionService {
         executor_kind: env.kind,
       });
     });
-    this.ctx.log.info('execution queued', { execution: created.uuid, task: task.name });
+    this.ctx.log.debug('execution queued', { execution: created.uuid, task: task.name });
     this.ctx.wakeLauncher();
-    return created;
+    return { execution: created, task, env };
   }
 
   /**
@@ -236,6 +244,11 @@ export class ExecutionService {
       const task: Pick<TaskRecord, 'uuid' | 'name'> = tasks.get(e.task_uuid) ?? { uuid: e.task_uuid, name: 'deleted' };
       return executionResource(e, task, envs.get(e.run_environment_uuid)!, (kind, handle) => this.describeHandle(kind, handle));
     });
+  }
+
+  /** The resource of one execution whose Task and Run Environment are at hand. */
+  resourceWith(execution: ExecutionRecord, task: { uuid: string; name: string }, env: { uuid: string; name: string }): TaskExecution {
+    return executionResource(execution, task, env, (kind, handle) => this.describeHandle(kind, handle));
   }
 
   async toResource(execution: ExecutionRecord): Promise<TaskExecution> {

@@ -84,21 +84,34 @@ export class Launcher {
     });
     if (claimed.length === 0) return false;
     for (const execution of claimed) this.inFlight.add(execution.uuid);
+    // One read of each Task and Run Environment per pass, however many executions they have.
+    const tasks = await this.ctx.store.getTasks(claimed.map((e) => e.task_uuid));
+    const envs = new Map<string, Promise<RunEnvironmentRecord | null>>();
+    const envOf = (uuid: string) => {
+      let env = envs.get(uuid);
+      if (!env) envs.set(uuid, (env = this.ctx.store.getRunEnvironment(uuid)));
+      return env;
+    };
     const queue = [...claimed];
     const workers = Array.from({ length: Math.min(this.options.concurrency, queue.length) }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) await this.launch(next);
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        await this.launch(next, { task: tasks.get(next.task_uuid) ?? null, env: await envOf(next.run_environment_uuid) });
+      }
     });
     await Promise.all(workers);
     return claimed.length === this.options.batchSize;
   }
 
   /** Starts one claimed attempt. Never throws: a failure is recorded on the execution. */
-  async launch(execution: ExecutionRecord): Promise<void> {
+  async launch(
+    execution: ExecutionRecord,
+    loaded?: { task: TaskRecord | null; env: RunEnvironmentRecord | null },
+  ): Promise<void> {
     this.inFlight.add(execution.uuid);
     try {
       const executor = this.ctx.executors.get(execution.executor_kind ?? '');
-      const task = await this.ctx.store.getTask(execution.task_uuid);
-      const env = await this.ctx.store.getRunEnvironment(execution.run_environment_uuid);
+      const task = loaded ? loaded.task : await this.ctx.store.getTask(execution.task_uuid);
+      const env = loaded ? loaded.env : await this.ctx.store.getRunEnvironment(execution.run_environment_uuid);
       if (!executor || !task || !env) {
         // Claimed by kind, so a missing executor means the Task or environment changed kind.
         await this.finisher.finish(execution, {
@@ -137,7 +150,7 @@ export class Launcher {
       return;
     }
     const handle = { ...result.handle, host: this.ctx.hostname };
-    const updated = await this.ctx.store.updateExecution(
+    const updated = await this.ctx.store.updateExecutionIf(
       execution.uuid,
       { executor_handle: handle, updated_at: this.ctx.clock.now() },
       // Guarded by owner only: whatever the status became meanwhile, the handle must be kept so
@@ -149,6 +162,7 @@ export class Launcher {
     } else {
       this.ctx.log.debug('execution started', { execution: execution.uuid, task: task.name, attempt: execution.attempt });
     }
-    this.ctx.wakeMonitor();
+    // No wake of the monitor: the executor tells it when the process ends, and its regular pass
+    // sees it running. (A stop requested meanwhile woke it already.)
   }
 }

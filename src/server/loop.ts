@@ -26,6 +26,11 @@ export class Loop {
     /** Returns true when it should run again immediately (a full batch, say). */
     private readonly pass: () => Promise<boolean>,
     private readonly log: Logger,
+    /**
+     * Least time between the starts of two passes, in ms, however often it is woken: many wakes
+     * in a burst (hundreds of processes exiting) become one pass per gap. (Default: 0)
+     */
+    private readonly minGapMs = 0,
   ) {}
 
   start(): void {
@@ -50,6 +55,7 @@ export class Loop {
   private async run(): Promise<void> {
     while (this.running) {
       this.woken = false;
+      const startedAt = Date.now();
       let again = false;
       try {
         again = await this.pass();
@@ -62,8 +68,9 @@ export class Loop {
       }
       if (!this.running) break;
       if (again || this.woken) {
+        const wait = this.minGapMs - (Date.now() - startedAt);
         // Let I/O callbacks (HTTP requests) run between back-to-back passes.
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => (wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve)));
         continue;
       }
       await new Promise<void>((resolve) => {

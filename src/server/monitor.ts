@@ -1,7 +1,9 @@
 import { coerceError } from '../domain/errors.js';
 import { OBSERVED_STATUSES } from '../domain/execution-status.js';
 import type { Executor, Observation } from '../executors/executor.js';
-import type { ExecutionRecord, TaskRecord } from '../store/store.js';
+import type { AttemptEnd } from '../domain/attempt-outcome.js';
+import { isTerminal } from '../domain/execution-status.js';
+import type { ExecutionRecord, ObservedExecution, TaskRecord } from '../store/store.js';
 import type { AttemptFinisher } from './attempt-finisher.js';
 import type { ServerContext } from './context.js';
 import type { Launcher } from './launcher.js';
@@ -11,6 +13,17 @@ export interface MonitorOptions {
   intervalMs: number;
 }
 
+/** Executions fetched per page of a pass. */
+const PAGE_SIZE = 500;
+/** How often (ms) a pass also looks for claimed executions whose start was cut short. */
+const RECOVERY_EVERY_MS = 2_000;
+
+function noExecutorMessage(kind: string | null): string {
+  return `This server has no "${kind}" executor (turned off?), so it cannot watch the execution.`;
+}
+
+/** Passes start at most this often however many processes exit at once (ms). */
+const MIN_PASS_GAP_MS = 50;
 /** Extra time the monitor allows past `timeout_seconds` before it stops a run itself (the local runner usually did already). */
 const TIMEOUT_SLACK_MS = 1_000;
 /** A stop request is re-sent if the process outlives its grace period by this much. */
@@ -24,6 +37,12 @@ const STOP_RESEND_SLACK_MS = 15_000;
  */
 export class Monitor {
   private readonly loop: Loop;
+  private lastRecoveryAt = Number.NEGATIVE_INFINITY;
+  private recoveryRequested = true;
+  private lastFullPassAt = Number.NEGATIVE_INFINITY;
+  private fullRequested = true;
+  private readonly changed = new Set<string>();
+  private readonly intervalMs: number;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -31,14 +50,17 @@ export class Monitor {
     private readonly launcher: Launcher,
     options: MonitorOptions,
   ) {
-    this.loop = new Loop('monitor', options.intervalMs, () => this.pass(), ctx.log);
+    this.intervalMs = options.intervalMs;
+    this.loop = new Loop('monitor', options.intervalMs, () => this.pass(), ctx.log, Math.min(MIN_PASS_GAP_MS, options.intervalMs));
   }
 
   start(): void {
     this.loop.start();
   }
 
+  /** Look at every execution soon (a stop request, an adoption, …). */
   wake(): void {
+    this.fullRequested = true;
     this.loop.wake();
   }
 
@@ -51,40 +73,83 @@ export class Monitor {
   }
 
   private async pass(): Promise<boolean> {
+    const now = this.ctx.clock.now();
+    // Claimed executions without a handle are rare (a start cut short); look for them now and
+    // then, not on every pass.
+    if (now - this.lastRecoveryAt >= RECOVERY_EVERY_MS || this.recoveryRequested) {
+      this.lastRecoveryAt = now;
+      this.recoveryRequested = false;
+      await this.recoverUnlaunched();
+    }
+    // Executors name the executions that changed (a process exited): between full passes only
+    // those are looked at, so a burst of exits costs one query per pass, not a scan of all.
+    const full = this.fullRequested || now - this.lastFullPassAt >= this.intervalMs;
+    if (!full) {
+      const uuids = [...this.changed];
+      this.changed.clear();
+      if (uuids.length > 0) {
+        await this.handlePage(await this.ctx.store.listObservedExecutionsByUuid(this.ctx.instanceId, OBSERVED_STATUSES, uuids));
+      }
+      return false;
+    }
+    this.fullRequested = false;
+    this.lastFullPassAt = now;
+    this.changed.clear();
     let after: string | undefined;
     for (;;) {
-      const page = await this.ctx.store.listOwnedExecutions(this.ctx.instanceId, OBSERVED_STATUSES, 500, after);
+      const page = await this.ctx.store.listObservedExecutions(this.ctx.instanceId, OBSERVED_STATUSES, PAGE_SIZE, after);
       if (page.length === 0) break;
       after = page[page.length - 1]!.uuid;
       await this.handlePage(page);
-      if (page.length < 500) break;
+      if (page.length < PAGE_SIZE) break;
     }
     return false;
   }
 
-  private async handlePage(page: ExecutionRecord[]): Promise<void> {
-    const tasks = await this.ctx.store.getTasks(page.map((e) => e.task_uuid));
-    const byKind = new Map<string, ExecutionRecord[]>();
-    for (const execution of page) {
+  /** An executor says an execution may have changed: look at it soon (just it). */
+  noteActivity(hint?: { executionUuid: string }): void {
+    if (hint) this.changed.add(hint.executionUuid);
+    else this.fullRequested = true;
+    this.loop.wake();
+  }
+
+  /** Ask for the search for interrupted starts on the next pass (after adopting executions). */
+  requestRecovery(): void {
+    this.recoveryRequested = true;
+    this.wake();
+  }
+
+  private async recoverUnlaunched(): Promise<void> {
+    for (const execution of await this.ctx.store.listUnlaunchedExecutions(this.ctx.instanceId, PAGE_SIZE)) {
       if (this.launcher.inFlight.has(execution.uuid)) continue;
+      try {
+        const executor = this.ctx.executors.get(execution.executor_kind ?? '');
+        if (!executor) {
+          await this.finisher.finish(execution, { kind: 'lost', message: noExecutorMessage(execution.executor_kind) });
+          continue;
+        }
+        await this.recover(executor, execution);
+      } catch (thrown) {
+        this.ctx.log.error('monitor could not recover an execution', { execution: execution.uuid, error: coerceError(thrown) });
+      }
+    }
+  }
+
+  private async handlePage(page: ObservedExecution[]): Promise<void> {
+    const tasks = await this.ctx.store.getTasks([...new Set(page.map((e) => e.task_uuid))]);
+    const byKind = new Map<string, ObservedExecution[]>();
+    for (const execution of page) {
       const executor = this.ctx.executors.get(execution.executor_kind ?? '');
       try {
         if (!executor) {
-          await this.finisher.finish(execution, {
-            kind: 'lost',
-            message: `This server has no "${execution.executor_kind}" executor (turned off?), so it cannot watch the execution.`,
-          });
+          await this.finishFull(execution.uuid, { kind: 'lost', message: noExecutorMessage(execution.executor_kind) });
           continue;
         }
-        const handle = execution.executor_handle;
-        if (!handle) {
-          await this.recover(executor, execution);
-          continue;
-        }
-        if (execution.executor_kind === 'local' && typeof handle.host === 'string' && handle.host !== this.ctx.hostname) {
-          await this.finisher.finish(execution, {
+        const host = execution.executor_handle.host;
+        if (execution.executor_kind === 'local' && typeof host === 'string' && host !== this.ctx.hostname) {
+          await this.finishFull(execution.uuid, {
             kind: 'lost',
-            message: `It ran as a local process on host ${handle.host}, whose Berth server stopped; local processes can only be watched from their own host.`,
+            message: `It ran as a local process on host ${host}, whose Berth server stopped; local processes can only be watched from their own host.`,
           });
           continue;
         }
@@ -99,7 +164,7 @@ export class Monitor {
       const executor = this.ctx.executors.get(kind)!;
       for (let i = 0; i < executions.length; i += executor.observeBatchSize) {
         const batch = executions.slice(i, i + executor.observeBatchSize);
-        const observations = await executor.observe(batch.map((e) => e.executor_handle!));
+        const observations = await executor.observe(batch.map((e) => e.executor_handle));
         for (const [index, execution] of batch.entries()) {
           const observation = observations[index];
           if (!observation) continue;
@@ -116,46 +181,54 @@ export class Monitor {
     }
   }
 
-  private async apply(executor: Executor, execution: ExecutionRecord, observation: Observation, task: TaskRecord | undefined) {
+  /** Ends an attempt; reads the whole execution first (the finisher needs its history). */
+  private async finishFull(uuid: string, end: AttemptEnd, times: { startedAt?: number | null; finishedAt?: number } = {}) {
+    const execution = await this.ctx.store.getExecution(uuid);
+    if (execution && !isTerminal(execution.status)) await this.finisher.finish(execution, end, times);
+  }
+
+  private async apply(executor: Executor, execution: ObservedExecution, observation: Observation, task: TaskRecord | undefined) {
     const now = this.ctx.clock.now();
     switch (observation.state) {
       case 'pending':
         await this.sendStopIfRequested(executor, execution, task, now);
         return;
       case 'running': {
-        let current = execution;
-        if (execution.status === 'MANUALLY_STARTED') {
-          const updated = await this.ctx.store.updateExecution(
+        let status = execution.status;
+        const startedAt = execution.started_at ?? observation.startedAt;
+        if (status === 'MANUALLY_STARTED') {
+          const moved = await this.ctx.store.updateExecutionIf(
             execution.uuid,
             { status: 'RUNNING', started_at: observation.startedAt, updated_at: now },
             { statuses: ['MANUALLY_STARTED'] },
           );
-          if (!updated) return;
-          current = updated;
+          if (!moved) return;
+          status = 'RUNNING';
         }
         const timeout = task?.spec.timeout_seconds ?? null;
-        const startedAt = current.started_at ?? observation.startedAt;
-        if (
-          timeout !== null &&
-          (current.status === 'RUNNING' || current.status === 'MANUALLY_STARTED') &&
-          now > startedAt + timeout * 1000 + TIMEOUT_SLACK_MS
-        ) {
-          const stopping = await this.ctx.store.updateExecution(
-            current.uuid,
+        if (timeout !== null && status === 'RUNNING' && now > startedAt + timeout * 1000 + TIMEOUT_SLACK_MS) {
+          const stopping = await this.ctx.store.updateExecutionIf(
+            execution.uuid,
             { status: 'STOPPING', stop_reason: 'MAX_EXECUTION_TIME_EXCEEDED', stop_requested_at: now, updated_at: now },
-            { statuses: [current.status] },
+            { statuses: ['RUNNING'] },
           );
           if (stopping) {
-            this.ctx.log.info('execution timed out; stopping it', { execution: current.uuid, timeout_seconds: timeout });
-            current = stopping;
+            this.ctx.log.info('execution timed out; stopping it', { execution: execution.uuid, timeout_seconds: timeout });
+            await this.sendStopIfRequested(
+              executor,
+              { ...execution, status: 'STOPPING', stop_reason: 'MAX_EXECUTION_TIME_EXCEEDED', stop_sent_at: null },
+              task,
+              now,
+            );
+            return;
           }
         }
-        await this.sendStopIfRequested(executor, current, task, now);
+        await this.sendStopIfRequested(executor, { ...execution, status }, task, now);
         return;
       }
       case 'exited':
-        await this.finisher.finish(
-          execution,
+        await this.finishFull(
+          execution.uuid,
           {
             kind: 'exited',
             exitCode: observation.exitCode,
@@ -167,12 +240,12 @@ export class Monitor {
         );
         return;
       case 'lost':
-        await this.finisher.finish(execution, { kind: 'lost', message: observation.message });
+        await this.finishFull(execution.uuid, { kind: 'lost', message: observation.message });
         return;
     }
   }
 
-  private async sendStopIfRequested(executor: Executor, execution: ExecutionRecord, task: TaskRecord | undefined, now: number) {
+  private async sendStopIfRequested(executor: Executor, execution: ObservedExecution, task: TaskRecord | undefined, now: number) {
     if (execution.status !== 'STOPPING' || !execution.executor_handle) return;
     const grace = task?.spec.termination_grace_period_seconds ?? 30;
     const due =
@@ -182,7 +255,7 @@ export class Monitor {
       gracePeriodSeconds: grace,
       reason: execution.stop_reason ?? 'MANUAL',
     });
-    await this.ctx.store.updateExecution(execution.uuid, { stop_sent_at: now, updated_at: now }, { statuses: ['STOPPING'] });
+    await this.ctx.store.updateExecutionIf(execution.uuid, { stop_sent_at: now, updated_at: now }, { statuses: ['STOPPING'] });
     this.ctx.log.debug('stop sent', { execution: execution.uuid, reason: execution.stop_reason });
   }
 

@@ -113,7 +113,7 @@ export class BerthServer {
       const monitor = new Monitor(ctx, finisher, launcher, { intervalMs: config.monitorIntervalMs });
       loops.launcher = launcher;
       loops.monitor = monitor;
-      for (const executor of executors.values()) executor.onActivity?.(() => monitor.wake());
+      for (const executor of executors.values()) executor.onActivity?.((hint) => monitor.noteActivity(hint));
       const registry = new InstanceRegistry(ctx, {
         heartbeatMs: config.instanceHeartbeatMs,
         timeoutMs: config.instanceTimeoutMs,

@@ -13,6 +13,7 @@ import type {
   ExecutionPatch,
   ExecutionRecord,
   NewExecution,
+  ObservedExecution,
   Page,
   RunEnvironmentRecord,
   ServerInstanceRecord,
@@ -122,6 +123,19 @@ function mapExecution(row: Row): ExecutionRecord {
     executor_handle: fromJson(row.executor_handle, null),
     launch_token: (row.launch_token ?? null) as string | null,
     owner_instance: (row.owner_instance ?? null) as string | null,
+  };
+}
+
+function mapObserved(row: Row): ObservedExecution {
+  return {
+    uuid: String(row.uuid),
+    task_uuid: String(row.task_uuid),
+    status: row.status as ExecutionStatus,
+    executor_kind: (row.executor_kind ?? null) as string | null,
+    executor_handle: JSON.parse(String(row.executor_handle)) as Record<string, unknown>,
+    started_at: numOrNull(row.started_at),
+    stop_reason: (row.stop_reason ?? null) as ExecutionRecord['stop_reason'],
+    stop_sent_at: numOrNull(row.stop_sent_at),
   };
 }
 
@@ -413,7 +427,7 @@ export class SqlStore implements Store {
     return num(row?.n ?? 0);
   }
 
-  async updateExecution(uuid: string, patch: ExecutionPatch, guard: ExecutionGuard = {}) {
+  private buildUpdate(uuid: string, patch: ExecutionPatch, guard: ExecutionGuard): { sql: string; params: SqlValue[] } | null {
     const sets: string[] = [];
     const params: SqlValue[] = [];
     for (const [key, value] of Object.entries(patch) as [keyof ExecutionPatch, unknown][]) {
@@ -440,11 +454,20 @@ export class SqlStore implements Store {
         params.push(guard.owner_instance);
       }
     }
-    const rows = await this.db.query(
-      `UPDATE task_executions SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`,
-      params,
-    );
+    return { sql: `UPDATE task_executions SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`, params };
+  }
+
+  async updateExecution(uuid: string, patch: ExecutionPatch, guard: ExecutionGuard = {}) {
+    const update = this.buildUpdate(uuid, patch, guard);
+    if (!update) return null;
+    const rows = await this.db.query(`${update.sql} RETURNING *`, update.params);
     return rows[0] ? mapExecution(rows[0]) : null;
+  }
+
+  async updateExecutionIf(uuid: string, patch: ExecutionPatch, guard: ExecutionGuard = {}) {
+    const update = this.buildUpdate(uuid, patch, guard);
+    if (!update) return false;
+    return (await this.db.run(update.sql, update.params)) > 0;
   }
 
   async claimQueued(options: ClaimOptions): Promise<ExecutionRecord[]> {
@@ -506,6 +529,44 @@ export class SqlStore implements Store {
         WHERE owner_instance = ? AND status IN (${placeholders(statuses.length)}) AND uuid > ?
         ORDER BY uuid LIMIT ?`,
       [instanceId, ...statuses, afterUuid ?? '', limit],
+    );
+    return rows.map(mapExecution);
+  }
+
+  async listObservedExecutions(instanceId: string, statuses: readonly ExecutionStatus[], limit: number, afterUuid?: string) {
+    const rows = await this.db.query(
+      `SELECT uuid, task_uuid, status, executor_kind, executor_handle, started_at, stop_reason, stop_sent_at
+         FROM task_executions
+        WHERE owner_instance = ? AND status IN (${placeholders(statuses.length)}) AND executor_handle IS NOT NULL AND uuid > ?
+        ORDER BY uuid LIMIT ?`,
+      [instanceId, ...statuses, afterUuid ?? '', limit],
+    );
+    return rows.map(mapObserved);
+  }
+
+  async listObservedExecutionsByUuid(instanceId: string, statuses: readonly ExecutionStatus[], uuids: readonly string[]) {
+    const out: ObservedExecution[] = [];
+    for (let i = 0; i < uuids.length; i += 500) {
+      const chunk = uuids.slice(i, i + 500);
+      const rows = await this.db.query(
+        `SELECT uuid, task_uuid, status, executor_kind, executor_handle, started_at, stop_reason, stop_sent_at
+           FROM task_executions
+          WHERE uuid IN (${placeholders(chunk.length)}) AND owner_instance = ?
+            AND status IN (${placeholders(statuses.length)}) AND executor_handle IS NOT NULL`,
+        [...chunk, instanceId, ...statuses],
+      );
+      out.push(...rows.map(mapObserved));
+    }
+    return out;
+  }
+
+
+  async listUnlaunchedExecutions(instanceId: string, limit: number) {
+    const rows = await this.db.query(
+      `SELECT * FROM task_executions
+        WHERE owner_instance = ? AND status IN ('MANUALLY_STARTED', 'STOPPING') AND executor_handle IS NULL
+        ORDER BY uuid LIMIT ?`,
+      [instanceId, limit],
     );
     return rows.map(mapExecution);
   }

@@ -107,6 +107,18 @@ export interface NewExecution {
   executor_kind?: string | null;
 }
 
+/** The few columns the monitor needs on every pass, for executions that have a handle. */
+export interface ObservedExecution {
+  uuid: string;
+  task_uuid: string;
+  status: ExecutionStatus;
+  executor_kind: string | null;
+  executor_handle: Record<string, unknown>;
+  started_at: number | null;
+  stop_reason: StopReason | null;
+  stop_sent_at: number | null;
+}
+
 export interface ExecutionFilter {
   task_uuid?: string;
   run_environment_uuid?: string;
@@ -201,6 +213,8 @@ export interface Store {
    * is missing or no longer matches (another process changed it first). Never throws for that.
    */
   updateExecution(uuid: string, patch: ExecutionPatch, guard?: ExecutionGuard): Promise<ExecutionRecord | null>;
+  /** Like `updateExecution`, for callers that only need to know whether it applied (cheaper). */
+  updateExecutionIf(uuid: string, patch: ExecutionPatch, guard?: ExecutionGuard): Promise<boolean>;
 
   /**
    * Claims due QUEUED executions for launching: at most `limit`, never more per Task than its
@@ -216,6 +230,24 @@ export interface Store {
     limit: number,
     afterUuid?: string,
   ): Promise<ExecutionRecord[]>;
+  /**
+   * The monitor's view: executions owned by `instanceId` in `statuses` that have an executor
+   * handle, in uuid order after `afterUuid`, with only the columns it needs to observe them.
+   */
+  listObservedExecutions(
+    instanceId: string,
+    statuses: readonly ExecutionStatus[],
+    limit: number,
+    afterUuid?: string,
+  ): Promise<ObservedExecution[]>;
+  /** The same view for just the given executions (those an executor said may have changed). */
+  listObservedExecutionsByUuid(
+    instanceId: string,
+    statuses: readonly ExecutionStatus[],
+    uuids: readonly string[],
+  ): Promise<ObservedExecution[]>;
+  /** Executions owned by `instanceId`, claimed (MANUALLY_STARTED or STOPPING) but with no handle yet. */
+  listUnlaunchedExecutions(instanceId: string, limit: number): Promise<ExecutionRecord[]>;
   /** Moves every non-terminal execution owned by `from` to `to`; returns how many moved. */
   adoptExecutions(from: string, to: string): Promise<number>;
 

@@ -172,8 +172,17 @@ function filesUnder(dir: string): string[] {
 async function killLeftovers(box: Sandbox): Promise<void> {
   const executions = path.join(box.dataDir, 'executions');
   if (!fs.existsSync(executions)) return;
-  for (const file of filesUnder(executions).filter((f) => f.endsWith('spawned.json'))) {
-    const dir = path.dirname(file);
+  // Every runner ever spawned here is in the spawn journal.
+  const journal = path.join(executions, 'spawn-journal.jsonl');
+  const entries = fs.existsSync(journal)
+    ? fs
+        .readFileSync(journal, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { dir: string; pid: number })
+    : [];
+  for (const entry of entries) {
+    const dir = entry.dir;
     const readJson = (name: string): Record<string, number> | null => {
       try {
         return JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as Record<string, number>;
@@ -181,7 +190,7 @@ async function killLeftovers(box: Sandbox): Promise<void> {
         return null;
       }
     };
-    const runnerPid = readJson('spawned.json')?.runner_pid;
+    const runnerPid = entry.pid;
     // Let a runner that is just starting write runner.json, so its command can be found too.
     await waitFor(() => fs.existsSync(path.join(dir, 'runner.json')) || fs.existsSync(path.join(dir, 'result.json')) || !isAlive(runnerPid ?? 0), 3000).catch(() => undefined);
     if (fs.existsSync(path.join(dir, 'result.json'))) continue;
@@ -364,7 +373,7 @@ describe('LocalExecutor', () => {
     expect(fs.readFileSync(path.join(box.outDir, 'token'), 'utf8')).toBe(FILE_SECRET);
     const files = filesUnder(attemptDir(handle));
     expect(files.map((f) => path.basename(f)).sort()).toEqual(
-      ['result.json', 'runner.json', 'spawned.json', 'spec.json', 'start.lock', 'stderr.log', 'stdout.log'].sort(),
+      ['result.json', 'runner.json', 'stderr.log', 'stdout.log'].sort(),
     );
     for (const file of files) {
       const text = fs.readFileSync(file, 'utf8');
@@ -591,7 +600,7 @@ describe('LocalExecutor', () => {
     expect(await executor.recover('never-1', 'never', 1)).toBeNull();
 
     // A directory a crashed start left behind before spawning anything: null once it has settled.
-    fs.mkdirSync(path.join(box.dataDir, 'executions', 'crashed', 'attempt-1'), { recursive: true });
+    fs.mkdirSync(path.join(box.dataDir, 'executions', 'crashed-1'), { recursive: true });
     expect(await executor.recover('crashed-1', 'crashed', 1)).toBeNull();
     await waitForExit(executor, handle);
   });

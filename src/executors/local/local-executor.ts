@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -18,23 +17,35 @@ import type {
   StartResult,
 } from '../executor.js';
 import { resolveLocalSecrets, type HostEnvironment } from './local-secrets.js';
+import { RunnerSpawnError, SpawnerClient } from './spawner-client.js';
 
 /*
- * Glossary of the attempt directory `<dataDir>/executions/<execution uuid>/attempt-<n>/`:
- * - `start.lock`           claimed (O_EXCL) by the one `start` that may spawn this attempt
- * - `spec.json`            what the runner runs; never environment values, so never secrets
- * - `stdout.log`, `stderr.log`  the command's output, written by the command itself
- * - `spawned.json`         `{runner_pid}`, written the moment the runner is spawned
- * - `runner.json`          `{runner_pid, child_pid, started_at}`, written by the runner
+ * Glossary of the attempt directory `<dataDir>/executions/<execution uuid>-<attempt>/` (one flat
+ * level: a directory is the costliest thing a start creates):
+ * - (the directory itself) created exclusively by the one `start` that may spawn this attempt
+ * - `start.lock`           only when a start was cut short: claimed (O_EXCL) by the one restart
+ * - `stdout.log`, `stderr.log`  the command's output, written by the command itself (the runner
+ *                          creates them and adds its own `berth: …` notes to stderr.log)
+ * - `runner.json`          `{runner_pid, child_pid, started_at, spec}`, written by the runner; the
+ *                          spec (what ran) never holds environment values, so never secrets
  * - `stop-requested.json`  a stop request, for a runner not yet able to take SIGTERM
  * - `result.json`          how the command ended, written by the runner as its last act
  */
+/*
+ * And one file for all attempts, `<dataDir>/executions/spawn-journal.jsonl`: a line
+ * `{token, dir, pid, at}` appended by the spawner the moment it starts a runner, so a server that
+ * crashed before the runner wrote runner.json can still find it (recover). Rotated to `.1` when
+ * it outgrows JOURNAL_ROTATE_BYTES at start-up; both are searched.
+ */
+const JOURNAL = 'spawn-journal.jsonl';
+const JOURNAL_ROTATE_BYTES = 8 * 1024 * 1024;
+/** Most launch tokens kept in memory from the journal. */
+const JOURNAL_INDEX_LIMIT = 200_000;
+
 const FILES = {
   lock: 'start.lock',
-  spec: 'spec.json',
   stdout: 'stdout.log',
   stderr: 'stderr.log',
-  spawned: 'spawned.json',
   runner: 'runner.json',
   stop: 'stop-requested.json',
   result: 'result.json',
@@ -63,7 +74,7 @@ export const LocalHandle = z.object({
 });
 export type LocalHandle = z.infer<typeof LocalHandle>;
 
-const Spawned = z.object({ runner_pid: z.number().int().positive() });
+const JournalEntry = z.object({ token: z.string(), dir: z.string(), pid: z.number().int().positive() });
 const RunnerInfo = z.object({
   runner_pid: z.number().int().positive(),
   child_pid: z.number().int().positive(),
@@ -97,7 +108,7 @@ interface RunnerSpec {
 
 export interface LocalExecutorOptions {
   /**
-   * Berth's data directory; attempts live in `<dataDir>/executions/<executionUuid>/attempt-<n>/`
+   * Berth's data directory; attempts live in `<dataDir>/executions/<executionUuid>-<attempt>/`
    * (spec, logs, result). Relative paths are resolved against the server's working directory.
    * (Required.)
    */
@@ -138,9 +149,17 @@ export class LocalExecutor implements Executor {
   private readonly now: () => number;
   private readonly nodePath: string;
   private readonly recoverSettleMs: number;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(hint?: { executionUuid: string }) => void>();
   /** Starts in progress in this process, so concurrent calls with one token share one spawn. */
   private readonly inflight = new Map<string, Promise<StartResult>>();
+  /** Runners our spawner started that have not exited yet, by pid. */
+  private readonly live = new Map<number, { dir: string; startedAt: number | null }>();
+  private readonly spawner: SpawnerClient;
+  private readonly journal: string;
+  /** Launch token → runner, from the spawn journal (read incrementally). */
+  private readonly journalIndex = new Map<string, { dir: string; pid: number }>();
+  private journalOffset = 0;
+  private executionsDirReady = false;
 
   constructor(options: LocalExecutorOptions) {
     this.dataDir = path.resolve(options.dataDir);
@@ -149,6 +168,19 @@ export class LocalExecutor implements Executor {
     this.now = options.now ?? Date.now;
     this.nodePath = options.nodePath ?? process.execPath;
     this.recoverSettleMs = options.recoverSettleMs ?? 3000;
+    this.journal = path.join(this.dataDir, 'executions', JOURNAL);
+    rotateJournal(this.journal);
+    this.indexJournal(`${this.journal}.1`, 0);
+    this.syncJournal();
+    this.spawner = new SpawnerClient(
+      this.nodePath,
+      (pid, executionUuid) => {
+        this.live.delete(pid);
+        this.notify(executionUuid ? { executionUuid } : undefined);
+      },
+      // Its runners live on (detached), but their exits will no longer be announced.
+      () => this.live.clear(),
+    );
   }
 
   start(request: StartRequest): Promise<StartResult> {
@@ -168,7 +200,7 @@ export class LocalExecutor implements Executor {
     const dir = this.attemptDir(executionUuid, attempt);
     if (dir === null) return null;
     const key = { launchToken, executionUuid, attempt };
-    const handle = await findHandle(dir, key);
+    const handle = this.findHandle(dir, key);
     if (handle) return handle;
     if (!(await exists(dir))) return null;
     return this.waitForHandle(dir, key);
@@ -193,7 +225,9 @@ export class LocalExecutor implements Executor {
     try {
       if (await exists(path.join(h.attempt_dir, FILES.result))) return;
       // The file first, then the signal: a runner that has not yet written runner.json (and so
-      // may not have its SIGTERM handler) finds the file right after writing it.
+      // may not have its SIGTERM handler) finds the file right after writing it. A runner still
+      // starting may not have created its directory yet.
+      await fsp.mkdir(h.attempt_dir, { recursive: true, mode: 0o700 });
       await writeJsonAtomic(path.join(h.attempt_dir, FILES.stop), {
         requested_at: this.now(),
         reason: options.reason,
@@ -203,7 +237,7 @@ export class LocalExecutor implements Executor {
       return; // the attempt directory is gone: nothing left to stop
     }
     if (!(await exists(path.join(h.attempt_dir, FILES.runner)))) return;
-    if (!isRunnerAlive(h.runner_pid, path.join(h.attempt_dir, FILES.spec))) return;
+    if (!isRunnerAlive(h.runner_pid, h.attempt_dir)) return;
     try {
       process.kill(h.runner_pid, 'SIGTERM');
     } catch {
@@ -257,18 +291,21 @@ export class LocalExecutor implements Executor {
     };
   }
 
-  onActivity(listener: () => void): void {
+  onActivity(listener: (hint?: { executionUuid: string }) => void): void {
     this.listeners.add(listener);
   }
 
   async close(): Promise<void> {
     this.listeners.clear();
+    // Stops the spawner only; the runners it started keep running.
+    await this.spawner.close();
+    this.live.clear();
   }
 
-  /** `<dataDir>/executions/<uuid>/attempt-<n>`, or null when the ids would escape it. */
+  /** `<dataDir>/executions/<uuid>-<n>`, or null when the ids would escape it. */
   private attemptDir(executionUuid: string, attempt: number): string | null {
     if (!SAFE_PATH_SEGMENT.test(executionUuid) || !Number.isSafeInteger(attempt) || attempt < 0) return null;
-    return path.join(this.dataDir, 'executions', executionUuid, `attempt-${attempt}`);
+    return path.join(this.dataDir, 'executions', `${executionUuid}-${attempt}`);
   }
 
   private async startOnce(request: StartRequest): Promise<StartResult> {
@@ -284,15 +321,25 @@ export class LocalExecutor implements Executor {
       };
     }
     const key = { launchToken: request.launchToken, executionUuid: request.executionUuid, attempt: request.attempt };
-    const existing = await findHandle(dir, key);
-    if (existing) return { ok: true, handle: existing };
+    // A start of this token that ran before (in this process, or before a crash) left its runner
+    // in the spawn journal or its directory.
+    const before = this.findHandle(dir, key);
+    if (before) return { ok: true, handle: before };
 
     const prepared = await this.prepare(request);
     if (!prepared.ok) return prepared;
 
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    const claimed = await this.claim(dir, key);
-    if (claimed !== true) return claimed;
+    // The runner creates the attempt directory itself, so the usual start creates nothing here.
+    // A directory without a runner is what a runner that died while starting leaves: take the
+    // lock (or wait for another start that holds it) before starting again.
+    if (fs.existsSync(dir)) {
+      const claimed = await this.claim(dir, key);
+      if (claimed !== true) return claimed;
+    } else if (!this.executionsDirReady) {
+      // Where the runner creates the attempt directory and the spawner keeps its journal.
+      fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+      this.executionsDirReady = true;
+    }
     let spawned: StartResult;
     try {
       spawned = await this.spawnRunner(dir, request, prepared.cwd, prepared.env);
@@ -313,7 +360,12 @@ export class LocalExecutor implements Executor {
       return { ok: false, failure: startFailure('COMMAND_EMPTY', `The Task "${task.name}" has an empty command.`) };
     }
     const cwd = path.resolve(this.defaultWorkingDirectory, task.workingDirectory ?? '.');
-    const stat = await fsp.stat(cwd).catch(() => null);
+    let stat: fs.Stats | null;
+    try {
+      stat = fs.statSync(cwd);
+    } catch {
+      stat = null;
+    }
     if (stat === null || !stat.isDirectory()) {
       const what = stat === null ? 'does not exist' : 'is not a directory';
       return {
@@ -381,7 +433,6 @@ export class LocalExecutor implements Executor {
   }
 
   private async spawnRunner(dir: string, request: StartRequest, cwd: string, env: Record<string, string>): Promise<StartResult> {
-    const specFile = path.join(dir, FILES.spec);
     const spec: RunnerSpec = {
       command: request.task.command,
       cwd,
@@ -390,51 +441,107 @@ export class LocalExecutor implements Executor {
       attempt_dir: dir,
       launch_token: request.launchToken,
     };
-    await writeJsonAtomic(specFile, spec);
     const runnerEnv = { ...env };
     if (runnerEnv.NODE_OPTIONS !== undefined) {
       runnerEnv[NODE_OPTIONS_ESCAPE] = runnerEnv.NODE_OPTIONS;
       delete runnerEnv.NODE_OPTIONS;
     }
 
-    const outFd = fs.openSync(path.join(dir, FILES.stdout), 'a', 0o600);
-    let runner: ChildProcess;
+    let runnerPid: number;
     try {
-      const errFd = fs.openSync(path.join(dir, FILES.stderr), 'a', 0o600);
-      try {
-        runner = spawn(this.nodePath, [RUNNER_PATH, specFile], {
-          cwd: dir,
-          env: runnerEnv,
-          stdio: ['ignore', outFd, errFd],
-          detached: true,
-        });
-        if (runner.pid !== undefined) {
-          // Synchronously, right away: the shortest window in which a crash could leave a runner
-          // nobody can find (runner.json, written by the runner itself, closes it for good).
-          writeJsonAtomicSync(path.join(dir, FILES.spawned), { runner_pid: runner.pid, spawned_at: this.now() });
-        }
-      } finally {
-        fs.closeSync(errFd);
+      runnerPid = await this.spawner.spawn(
+        {
+          command: this.nodePath,
+        // The spec travels on the command line (it holds no secrets): no file to create.
+        args: [RUNNER_PATH, JSON.stringify(spec)],
+        // The attempt directory does not exist yet: the runner creates it.
+        cwd: path.dirname(dir),
+        env: runnerEnv,
+          journal: this.journal,
+          token: request.launchToken,
+          dir,
+        },
+        request.executionUuid,
+      );
+    } catch (error) {
+      if (error instanceof RunnerSpawnError) {
+        return {
+          ok: false,
+          failure: startFailure(
+            'SPAWN_FAILED',
+            `Berth could not start the local runner with ${this.nodePath}: ${error.message}`,
+            'infrastructure',
+          ),
+        };
       }
-    } finally {
-      fs.closeSync(outFd);
+      // The spawner died mid-request: the runner may or may not exist. Throwing leaves the
+      // attempt claimed without a handle, and recovery looks for spawned.json before retrying.
+      throw error;
     }
+    // It may have exited already (the spawner's notice came first): then the files tell.
+    if (this.spawner.isRunning(runnerPid)) this.live.set(runnerPid, { dir, startedAt: null });
+    return { ok: true, handle: makeHandle(dir, runnerPid, { launchToken: request.launchToken, executionUuid: request.executionUuid, attempt: request.attempt }) };
+  }
 
-    const spawnError = new Promise<unknown>((resolve) => runner.once('error', resolve));
-    if (runner.pid === undefined) {
-      const error = await spawnError;
-      return {
-        ok: false,
-        failure: startFailure(
-          'SPAWN_FAILED',
-          `Berth could not start the local runner with ${this.nodePath}: ${errorText(error)}`,
-          'infrastructure',
-        ),
-      };
+  /**
+   * The handle of what was spawned in `dir` for `key`: from the spawn journal (which knows a
+   * runner from the moment it is spawned), else runner.json (a journal rotated away).
+   */
+  private findHandle(dir: string, key: HandleKey): LocalHandle | null {
+    this.syncJournal();
+    const entry = this.journalIndex.get(key.launchToken);
+    if (entry && entry.dir === dir) return makeHandle(dir, entry.pid, key);
+    const runner = readJsonSync(path.join(dir, FILES.runner), RunnerInfo);
+    return runner ? makeHandle(dir, runner.runner_pid, key) : null;
+  }
+
+  /** Reads what was appended to the journal since the last look (one stat when nothing was). */
+  private syncJournal(): void {
+    let size: number;
+    try {
+      size = fs.statSync(this.journal).size;
+    } catch {
+      return;
     }
-    runner.unref();
-    runner.on('exit', () => this.notify());
-    return { ok: true, handle: makeHandle(dir, runner.pid, { launchToken: request.launchToken, executionUuid: request.executionUuid, attempt: request.attempt }) };
+    if (size < this.journalOffset) this.journalOffset = 0; // rotated by another server process
+    if (size > this.journalOffset) this.journalOffset = this.indexJournal(this.journal, this.journalOffset, size);
+  }
+
+  /** Indexes the complete lines of `file` from `from`; returns the offset after the last one. */
+  private indexJournal(file: string, from: number, to?: number): number {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      return from;
+    }
+    try {
+      const end = to ?? fs.fstatSync(fd).size;
+      const buffer = Buffer.alloc(Math.max(0, end - from));
+      const read = fs.readSync(fd, buffer, 0, buffer.length, from);
+      const text = buffer.subarray(0, read).toString('utf8');
+      const complete = text.lastIndexOf('\n') + 1;
+      for (const line of text.slice(0, complete).split('\n')) {
+        if (!line) continue;
+        try {
+          const entry = JournalEntry.parse(JSON.parse(line));
+          this.journalIndex.set(entry.token, { dir: entry.dir, pid: entry.pid });
+        } catch {
+          // A torn line from a spawner that died mid-write: its runner was never started.
+        }
+      }
+      if (this.journalIndex.size > JOURNAL_INDEX_LIMIT) {
+        // Keep the newest half; older tokens belong to attempts long finished.
+        let drop = this.journalIndex.size - JOURNAL_INDEX_LIMIT / 2;
+        for (const token of this.journalIndex.keys()) {
+          if (drop-- <= 0) break;
+          this.journalIndex.delete(token);
+        }
+      }
+      return from + Buffer.byteLength(text.slice(0, complete), 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /** Waits until a start that created `dir` records its runner, for at most `recoverSettleMs` from its beginning. */
@@ -450,7 +557,7 @@ export class LocalExecutor implements Executor {
     // Real time from here on: an injected clock may stand still.
     const deadline = Date.now() + Math.min(this.recoverSettleMs, Math.max(0, this.recoverSettleMs - age));
     for (;;) {
-      const handle = await findHandle(dir, key);
+      const handle = this.findHandle(dir, key);
       if (handle) return handle;
       const left = deadline - Date.now();
       if (left <= 0) return null;
@@ -462,21 +569,34 @@ export class LocalExecutor implements Executor {
     const parsed = LocalHandle.safeParse(raw);
     if (!parsed.success) return { state: 'lost', message: 'This handle is not a local executor handle, so Berth cannot tell what became of the attempt.' };
     const h = parsed.data;
+    // Fast path: a runner our spawner started and has not reported as exited is still running;
+    // no need to look at its files or /proc on every pass.
+    const live = this.live.get(h.runner_pid);
+    if (live && live.dir === h.attempt_dir && this.spawner.isRunning(h.runner_pid)) {
+      if (live.startedAt !== null) return { state: 'running', startedAt: live.startedAt };
+      const info = readJsonSync(path.join(h.attempt_dir, FILES.runner), RunnerInfo);
+      if (info) {
+        live.startedAt = info.started_at;
+        return { state: 'running', startedAt: info.started_at };
+      }
+      return { state: 'pending' };
+    }
     const resultFile = path.join(h.attempt_dir, FILES.result);
-    const result = await readJson(resultFile, RunnerResult);
+    const result = readJsonSync(resultFile, RunnerResult);
     if (result) return exitedObservation(result);
+    const runner = readJsonSync(path.join(h.attempt_dir, FILES.runner), RunnerInfo);
+    // A runner that is starting has not created its directory yet: alive means pending.
+    if (isRunnerAlive(h.runner_pid, h.attempt_dir)) {
+      return runner ? { state: 'running', startedAt: runner.started_at } : { state: 'pending' };
+    }
     if (!(await exists(h.attempt_dir))) {
       return {
         state: 'lost',
-        message: `The attempt directory ${h.attempt_dir} no longer exists (deleted, or the Berth data directory moved), so nothing is known about how this attempt ended.`,
+        message: `The attempt directory ${h.attempt_dir} does not exist (deleted, the Berth data directory moved, or the runner died before creating it), so nothing is known about how this attempt ended.`,
       };
     }
-    const runner = await readJson(path.join(h.attempt_dir, FILES.runner), RunnerInfo);
-    if (isRunnerAlive(h.runner_pid, path.join(h.attempt_dir, FILES.spec))) {
-      return runner ? { state: 'running', startedAt: runner.started_at } : { state: 'pending' };
-    }
     // The runner may have written its result and exited between our two looks.
-    const late = await readJson(resultFile, RunnerResult);
+    const late = readJsonSync(resultFile, RunnerResult);
     if (late) return exitedObservation(late);
     if (await exists(resultFile)) {
       return { state: 'lost', message: `The result file ${resultFile} of this attempt is unreadable, so Berth cannot tell how it ended.` };
@@ -492,10 +612,10 @@ export class LocalExecutor implements Executor {
     };
   }
 
-  private notify(): void {
+  private notify(hint?: { executionUuid: string }): void {
     for (const listener of this.listeners) {
       try {
-        listener();
+        listener(hint);
       } catch {
         // A listener's problem is not the executor's; the monitor's poll still catches up.
       }
@@ -520,12 +640,15 @@ function makeHandle(dir: string, runnerPid: number, key: HandleKey): LocalHandle
   };
 }
 
-/** The handle of what was spawned in `dir`, from spawned.json or, failing that, runner.json. */
-async function findHandle(dir: string, key: HandleKey): Promise<LocalHandle | null> {
-  const spawned =
-    (await readJson(path.join(dir, FILES.spawned), Spawned)) ?? (await readJson(path.join(dir, FILES.runner), RunnerInfo));
-  return spawned ? makeHandle(dir, spawned.runner_pid, key) : null;
+/** Moves a journal that outgrew its limit to `.1` (replacing the older one). */
+function rotateJournal(file: string): void {
+  try {
+    if (fs.statSync(file).size > JOURNAL_ROTATE_BYTES) fs.renameSync(file, `${file}.1`);
+  } catch {
+    // No journal yet.
+  }
 }
+
 
 function exitedObservation(result: z.infer<typeof RunnerResult>): Observation {
   return {
@@ -564,9 +687,9 @@ function spawnFailure(error: SpawnError): Failure {
 
 /**
  * Whether `pid` is still this attempt's runner. A bare signal 0 would be fooled by a reused pid,
- * so on Linux the command line must also name the attempt's spec file.
+ * so on Linux the command line (which carries the spec) must also name the attempt directory.
  */
-function isRunnerAlive(pid: number, specFile: string): boolean {
+function isRunnerAlive(pid: number, attemptDir: string): boolean {
   try {
     process.kill(pid, 0);
   } catch {
@@ -574,7 +697,7 @@ function isRunnerAlive(pid: number, specFile: string): boolean {
   }
   if (process.platform !== 'linux') return true;
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(specFile);
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(attemptDir);
   } catch {
     return false;
   }
@@ -683,16 +806,11 @@ function decodeCursor(cursor: string | undefined): Cursor {
   return parsed.data;
 }
 
-async function readJson<T>(file: string, schema: z.ZodType<T>): Promise<T | null> {
-  try {
-    const parsed = schema.safeParse(JSON.parse(await fsp.readFile(file, 'utf8')));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
 
 function readJsonSync<T>(file: string, schema: z.ZodType<T>): T | null {
+  // Most looks are for files that do not exist yet (result.json of a running attempt): asking
+  // first is far cheaper than the exception a failed read builds.
+  if (!fs.existsSync(file)) return null;
   try {
     const parsed = schema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
     return parsed.success ? parsed.data : null;
@@ -708,11 +826,6 @@ async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await fsp.rename(tmp, file);
 }
 
-function writeJsonAtomicSync(file: string, value: unknown): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
-  fs.renameSync(tmp, file);
-}
 
 async function exists(file: string): Promise<boolean> {
   try {

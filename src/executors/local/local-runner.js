@@ -1,17 +1,20 @@
 // @ts-check
 /**
  * The local runner: one small Node process per attempt, started detached by the local executor
- * as `node local-runner.js <attempt dir>/spec.json`.
+ * as `node local-runner.js '<spec as JSON>'` (or `node local-runner.js <path of a spec.json>`).
  *
  * Why it exists: the Berth server may be SIGKILLed, Ctrl-C'd or restarted while a Task runs. The
  * runner lives in its own session, so it outlives the server, keeps enforcing the timeout, and
  * writes down how the command ended (`result.json`) for whichever server looks next. It imports
  * nothing from the project so that plain `node` starts it in milliseconds.
  *
+ * The spec says what to run and never holds an environment value: secrets stay in memory.
+ *
  * Files in the attempt directory it reads or writes (names shared with local-executor.ts):
- * - `spec.json`            read: what to run (never any environment value: secrets stay in memory)
+ * - `stdout.log`, `stderr.log`  created (appended to) by the runner and handed to the command;
+ *                          the runner's own `berth: …` notes go to stderr.log too
  * - `stop-requested.json`  read: a stop that arrived before this runner could receive SIGTERM
- * - `runner.json`          written right after the spawn: `{runner_pid, child_pid, started_at}`
+ * - `runner.json`          written right after the spawn: `{runner_pid, child_pid, started_at, spec}`
  * - `result.json`          written last: `{exit_code, signal, started_at, finished_at, timed_out,
  *                          stopped, spawn_error?}`
  *
@@ -56,9 +59,12 @@ const NODE_OPTIONS_ESCAPE = 'BERTH_RUNNER_CHILD_NODE_OPTIONS';
 /** setTimeout fires at once for delays above this; longer timeouts are chained. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const specPath = process.argv[2] ?? '';
-/** Where runner.json and result.json go: the spec's `attempt_dir`, else the spec's folder. */
-let attemptDir = path.dirname(path.resolve(specPath || '.'));
+const specArgument = process.argv[2] ?? '';
+const inlineSpec = specArgument.trimStart().startsWith('{');
+/** Where runner.json and result.json go: the spec's `attempt_dir`, else the spec file's folder. */
+let attemptDir = inlineSpec ? process.cwd() : path.dirname(path.resolve(specArgument || '.'));
+/** The attempt's stderr.log once open; the runner's notes go there. */
+let noteFd = 2;
 
 let stopRequested = false;
 let timedOut = false;
@@ -76,28 +82,52 @@ let graceSeconds = 10;
 // and acted on right after the spawn (or prevents it).
 process.on('SIGTERM', onStopSignal);
 process.on('SIGINT', onStopSignal);
+// Its own stdio is /dev/null: a crash of the runner itself is written where people look.
+process.on('uncaughtException', (error) => {
+  note(`the runner failed: ${describeError(error)}`);
+  process.exit(1);
+});
 
 main();
 
 function main() {
-  if (!specPath) {
-    fs.writeSync(2, 'berth: usage: node local-runner.js <spec.json>\n');
+  if (!specArgument) {
+    note('usage: node local-runner.js <spec JSON | spec.json>');
     process.exit(2);
   }
   /** @type {RunnerSpec} */
   let spec;
   try {
-    spec = readSpec(specPath);
+    spec = readSpec(specArgument);
   } catch (error) {
-    failToSpawn('', 'RUNNER_ERROR', `could not read ${specPath}: ${describeError(error)}`);
+    failToSpawn('', 'RUNNER_ERROR', `could not read the spec: ${describeError(error)}`);
     return;
   }
   graceSeconds = spec.grace_seconds;
   attemptDir = spec.attempt_dir;
+  try {
+    // The runner creates its attempt directory: the Berth server creates nothing per start.
+    fs.mkdirSync(attemptDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    failToSpawn('', 'RUNNER_ERROR', `could not create the attempt directory ${attemptDir}: ${describeError(error)}`);
+    return;
+  }
+  /** @type {number} */
+  let outFd;
+  /** @type {number} */
+  let errFd;
+  try {
+    outFd = fs.openSync(path.join(attemptDir, 'stdout.log'), 'a', 0o600);
+    errFd = fs.openSync(path.join(attemptDir, 'stderr.log'), 'a', 0o600);
+  } catch (error) {
+    failToSpawn('', 'RUNNER_ERROR', `could not open the log files in ${attemptDir}: ${describeError(error)}`);
+    return;
+  }
+  noteFd = errFd;
 
   if (stopRequested || fs.existsSync(path.join(attemptDir, STOP_FILE))) {
     // Stopped before it started: nothing to kill; report it as ended by the stop (SIGTERM).
-    fs.writeSync(2, 'berth: stop requested before the command started; not starting it\n');
+    note('stop requested before the command started; not starting it');
     finish({ exit_code: null, signal: 'SIGTERM', started_at: null, finished_at: Date.now(), timed_out: false, stopped: true });
     return;
   }
@@ -122,7 +152,7 @@ function main() {
   try {
     // detached: the command leads its own process group, so one kill(-pgid) reaches everything
     // it started, and nothing of it is in the runner's group.
-    child = spawn(program, args, { cwd: spec.cwd, env, stdio: 'inherit', detached: true });
+    child = spawn(program, args, { cwd: spec.cwd, env, stdio: ['ignore', outFd, errFd], detached: true });
   } catch (error) {
     failToSpawn(shownProgram, errorCode(error) ?? 'SPAWN_FAILED', describeError(error));
     return;
@@ -136,16 +166,22 @@ function main() {
   startedAt = Date.now();
   child.on('exit', (code, signal) => onChildExit(code, signal));
   try {
-    writeJsonAtomic(path.join(attemptDir, RUNNER_FILE), { runner_pid: process.pid, child_pid: childPid, started_at: startedAt });
+    writeJsonAtomic(path.join(attemptDir, RUNNER_FILE), {
+      runner_pid: process.pid,
+      child_pid: childPid,
+      started_at: startedAt,
+      // What ran, for people reading the directory (no environment: no secrets).
+      spec: { command: spec.command, cwd: spec.cwd, timeout_seconds: spec.timeout_seconds, grace_seconds: spec.grace_seconds },
+    });
   } catch (error) {
-    fs.writeSync(2, `berth: could not write ${RUNNER_FILE}: ${describeError(error)}\n`);
+    note(`could not write ${RUNNER_FILE}: ${describeError(error)}`);
   }
 
   if (spec.timeout_seconds !== null) {
     after(spec.timeout_seconds * 1000, () => {
       if (terminating) return;
       timedOut = true;
-      fs.writeSync(2, `berth: the command ran longer than its timeout of ${spec.timeout_seconds} s; sending SIGTERM\n`);
+      note(`the command ran longer than its timeout of ${spec.timeout_seconds} s; sending SIGTERM`);
       terminate();
     });
   }
@@ -157,7 +193,7 @@ function main() {
 function onStopSignal() {
   stopRequested = true;
   if (childPid === null || terminating || finished) return;
-  fs.writeSync(2, 'berth: stop requested; sending SIGTERM\n');
+  note('stop requested; sending SIGTERM');
   terminate();
 }
 
@@ -168,7 +204,7 @@ function terminate() {
   const pgid = childPid;
   killGroup(pgid, 'SIGTERM');
   after(graceSeconds * 1000, () => {
-    fs.writeSync(2, `berth: the command did not end within ${graceSeconds} s of SIGTERM; sending SIGKILL\n`);
+    note(`the command did not end within ${graceSeconds} s of SIGTERM; sending SIGKILL`);
     killGroup(pgid, 'SIGKILL');
   });
 }
@@ -200,7 +236,7 @@ function onChildExit(code, signal) {
 function failToSpawn(program, code, message) {
   if (finished) return;
   const what = program ? `"${program}"` : 'the command';
-  fs.writeSync(2, `berth: could not start ${what}: ${message}\n`);
+  note(`could not start ${what}: ${message}`);
   finish({
     exit_code: null,
     signal: null,
@@ -219,7 +255,7 @@ function finish(result) {
   try {
     writeJsonAtomic(path.join(attemptDir, RESULT_FILE), result);
   } catch (error) {
-    fs.writeSync(2, `berth: could not write ${RESULT_FILE}: ${describeError(error)}\n`);
+    note(`could not write ${RESULT_FILE}: ${describeError(error)}`);
     process.exit(1);
   }
   process.exit(0);
@@ -233,7 +269,7 @@ function killGroup(pgid, signal) {
   try {
     process.kill(-pgid, signal);
   } catch (error) {
-    if (errorCode(error) !== 'ESRCH') fs.writeSync(2, `berth: could not send ${signal} to process group ${pgid}: ${describeError(error)}\n`);
+    if (errorCode(error) !== 'ESRCH') note(`could not send ${signal} to process group ${pgid}: ${describeError(error)}`);
   }
 }
 
@@ -253,12 +289,24 @@ function after(ms, fn) {
 }
 
 /**
- * @param {string} file
+ * A `berth: …` line in the attempt's stderr.log, where people read the command's errors.
+ * @param {string} text
+ */
+function note(text) {
+  try {
+    fs.writeSync(noteFd, `berth: ${text}\n`);
+  } catch {
+    // Nowhere left to say it.
+  }
+}
+
+/**
+ * @param {string} argument  the spec as JSON, or the path of a file holding it
  * @returns {RunnerSpec}
  */
-function readSpec(file) {
+function readSpec(argument) {
   /** @type {unknown} */
-  const raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const raw = JSON.parse(inlineSpec ? argument : fs.readFileSync(argument, 'utf8'));
   if (typeof raw !== 'object' || raw === null) throw new Error('the spec is not a JSON object');
   const spec = /** @type {Record<string, unknown>} */ (raw);
   const command = spec.command;

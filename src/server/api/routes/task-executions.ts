@@ -74,8 +74,8 @@ export const taskExecutionRoutes = [
     errors: ['TASK_NOT_FOUND', 'TASK_DISABLED', 'TASK_IS_PASSIVE', 'EXECUTOR_DISABLED', 'MAX_CONCURRENCY_REACHED'],
     responses: { 201: { description: 'Created.', schema: TaskExecution } },
     handler: async ({ body, principal, services }) => {
-      const execution = await services.executions.start(body, principal);
-      return { status: 201, body: await services.executions.toResource(execution) };
+      const { execution, task, env } = await services.executions.startWithContext(body, principal);
+      return { status: 201, body: services.executions.resourceWith(execution, task, env) };
     },
   }),
   defineRoute({
