@@ -5,6 +5,9 @@ import type { ServerContext } from './context.js';
 import { Loop } from './loop.js';
 import type { AttemptFinisher } from './attempt-finisher.js';
 
+/** Least time between two launcher passes (ms). */
+const MIN_PASS_GAP_MS = 10;
+
 export interface LauncherOptions {
   intervalMs: number;
   batchSize: number;
@@ -56,7 +59,8 @@ export class Launcher {
     private readonly finisher: AttemptFinisher,
     private readonly options: LauncherOptions,
   ) {
-    this.loop = new Loop('launcher', options.intervalMs, () => this.pass(), ctx.log);
+    // A burst of starts (each wakes it) is claimed in batches, at most one pass per MIN_PASS_GAP_MS.
+    this.loop = new Loop('launcher', options.intervalMs, () => this.pass(), ctx.log, Math.min(MIN_PASS_GAP_MS, options.intervalMs));
   }
 
   start(): void {
