@@ -442,7 +442,7 @@ Goal: at least 2,000 status updates per second on SQLite on a 2-core machine.
       ? ''
       : ` About a third is the fork of each runner (the spawner's share); the server's share is spread over
   the HTTP request, about ten SQLite statements per execution (create, claim, handle, finish), and
-  the launcher's and monitor's work (profiles in the project notes).`
+  the launcher's and monitor's work; see docs/performance.md.`
   }
 `;
   if (WRITE) {
