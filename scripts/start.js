@@ -25,7 +25,8 @@ function newestMtime(dir) {
 }
 
 const built = path.join(root, 'dist/cli/main.js');
-if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < newestMtime(path.join(root, 'src'))) {
+// tsc rewrites only the outputs whose sources changed, so compare the newest of each side.
+if (!fs.existsSync(built) || newestMtime(path.join(root, 'dist')) < newestMtime(path.join(root, 'src'))) {
   console.log('Building Berth…');
   const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
     cwd: root,
