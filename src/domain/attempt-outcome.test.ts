@@ -108,6 +108,21 @@ describe('decideAttemptOutcome', () => {
     expect(infra.retry).not.toBeNull();
   });
 
+  it("fails with the backend's explanation when the exit code does not tell the story", () => {
+    const sidecar = { type: 'EXIT' as const, code: 'ESSENTIAL_CONTAINER_EXITED', message: 'Essential container proxy exited with code 1.', fault: 'task' as const };
+    const o = decideAttemptOutcome(running(), { kind: 'exited', exitCode: 0, signal: null, timedOut: false, failure: sidecar }, noRetry, null, NOW);
+    expect(o).toMatchObject({ attemptStatus: 'FAILED', failure: sidecar, exitCode: 0, failedAttempts: 1 });
+    // A stop Berth asked for still wins.
+    const stopped = decideAttemptOutcome(
+      running({ status: 'STOPPING', stop_reason: 'MANUAL' }),
+      { kind: 'exited', exitCode: 143, signal: null, timedOut: false, failure: sidecar },
+      noRetry,
+      null,
+      NOW,
+    );
+    expect(stopped.attemptStatus).toBe('STOPPED');
+  });
+
   it('a process that exits after being marked done is EXITED_AFTER_MARKED_DONE', () => {
     const o = decideAttemptOutcome(running({ status: 'MARKED_DONE' }), exited(1), noRetry, null, NOW);
     expect(o.attemptStatus).toBe('EXITED_AFTER_MARKED_DONE');

@@ -12,7 +12,11 @@ export type AttemptEnd =
       signal: string | null;
       /** The executor enforced the timeout itself. */
       timedOut: boolean;
-      /** Set when the process never really ran (e.g. the program does not exist). */
+      /**
+       * The backend's own explanation: a START_FAILED failure when the process never really ran
+       * (the program does not exist, the image could not be pulled); any other failure when it
+       * ran but ended in a way its exit code does not tell (an essential sidecar exited).
+       */
       failure: Failure | null;
     }
   | { kind: 'lost'; message: string }
@@ -67,7 +71,7 @@ export function decideAttemptOutcome(
     attemptStatus = execution.status === 'MARKED_DONE' ? 'EXITED_AFTER_MARKED_DONE' : 'ABANDONED';
     failure = attemptStatus === 'ABANDONED' ? lostFailure(end.message) : null;
     if (attemptStatus === 'ABANDONED') stopReason = 'EXECUTOR_LOST';
-  } else if (end.kind === 'start_failed' || (end.kind === 'exited' && end.failure)) {
+  } else if (end.kind === 'start_failed' || (end.kind === 'exited' && end.failure?.type === 'START_FAILED')) {
     failure = end.kind === 'start_failed' ? end.failure : end.failure;
     attemptStatus = execution.stop_reason === 'MANUAL' ? 'STOPPED' : 'FAILED';
     if (attemptStatus === 'FAILED') {
@@ -75,6 +79,14 @@ export function decideAttemptOutcome(
       failedAttempts += 1;
       retryable = failure !== null && isRetryable(failure);
     }
+  } else if (end.kind === 'exited' && end.failure && execution.stop_reason === null && execution.status !== 'MARKED_DONE' && !end.timedOut) {
+    // The backend explains the end itself (an essential sidecar exited, the task was stopped
+    // outside Berth, no exit code was reported): that explanation is the failure.
+    exitCode = end.exitCode;
+    attemptStatus = 'FAILED';
+    failure = end.failure;
+    failedAttempts += 1;
+    retryable = isRetryable(failure);
   } else {
     exitCode = end.exitCode;
     const timedOut = end.timedOut || execution.stop_reason === 'MAX_EXECUTION_TIME_EXCEEDED';

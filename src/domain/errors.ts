@@ -73,6 +73,10 @@ export const ERROR_CATALOGUE = {
     description:
       'The executor this Run Environment needs is turned off on this server (for example `BERTH_LOCAL_EXECUTOR=off`).',
   },
+  UNSUPPORTED_FOR_KIND: {
+    status: 409,
+    description: 'The operation does not apply to this Run Environment kind (for example pruning task definition revisions of a local Task).',
+  },
   CONFIG_INVALID: {
     status: 400,
     description: 'A configuration document (`berth.yaml`) is invalid; `details.issues` gives the path of each bad field.',

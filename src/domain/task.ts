@@ -18,6 +18,40 @@ const seconds = (what: string, max: number) =>
     .min(0, { message: `${what} must be 0 or more seconds` })
     .max(max, { message: `${what} must be at most ${max} seconds` });
 
+const PortMapping = z.strictObject({
+  container_port: z.number().int().min(1).max(65535),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+});
+
+/** A container health check, as ECS runs it. */
+export const HealthCheck = z
+  .strictObject({
+    command: z
+      .array(z.string())
+      .min(1)
+      .describe('["CMD-SHELL", "curl -f http://localhost/ || exit 1"] or ["CMD", "program", "arg"].'),
+    interval_seconds: z.number().int().min(5).max(300).default(30),
+    timeout_seconds: z.number().int().min(2).max(60).default(5),
+    retries: z.number().int().min(1).max(10).default(3),
+    start_period_seconds: z.number().int().min(0).max(300).default(0),
+  })
+  .describe('Health check of the main container (aws-ecs).');
+
+/** Another container in the same ECS task (a log router, a proxy, …). */
+export const Sidecar = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, { message: 'must be letters, digits, "-" or "_"' }),
+  image: z.string().min(1),
+  essential: z
+    .boolean()
+    .default(false)
+    .describe('If it stops, ECS stops the whole task. (Default: false)'),
+  command: z.array(z.string()).optional(),
+  environment: Environment.default({}),
+  secrets: z.record(z.string(), z.string()).default({}),
+  port_mappings: z.array(PortMapping).default([]),
+  memory_reservation: z.number().int().min(4).optional().describe('Soft memory limit in MiB.'),
+});
+
 /** Fields of a Task, as written in `berth.yaml` and sent to `POST /api/v1/tasks/` (an upsert by name). */
 export const TaskSpecObject = z.strictObject({
   name: Name,
@@ -100,6 +134,31 @@ export const TaskSpecObject = z.strictObject({
     .nullable()
     .default(null)
     .describe('Schedule expression. Stored and shown; not acted on yet (schedules are planned work).'),
+  image: z
+    .string()
+    .min(1)
+    .max(1024)
+    .optional()
+    .describe('Container image (aws-ecs), e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1.4 or public.ecr.aws/docker/library/python:3.12.'),
+  container_name: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,255}$/, { message: 'must be letters, digits, "-" or "_"' })
+    .optional()
+    .describe('Name of the main container (aws-ecs): the one command, environment and secrets go to. (Default: main, or the first essential container of task_definition)'),
+  port_mappings: z.array(PortMapping).optional().describe('Ports the main container listens on (aws-ecs).'),
+  health_check: HealthCheck.optional(),
+  sidecars: z.array(Sidecar).optional().describe('More containers in the task (aws-ecs).'),
+  task_definition: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe(
+      'A raw ECS task definition (the JSON of RegisterTaskDefinition, camelCase) to start from; Berth sets the family, network mode, Fargate compatibility, logging and tags, and applies the fields above over it (aws-ecs).',
+    ),
+  task_definition_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Path of a task definition JSON file, relative to the berth.yaml; berth apply reads it into task_definition.'),
   heartbeat_interval_seconds: z
     .number()
     .int()
@@ -111,12 +170,16 @@ export const TaskSpecObject = z.strictObject({
 
 /** Cross-field rules a Task must satisfy beyond field types. */
 export const TaskSpec = TaskSpecObject.superRefine((task, ctx) => {
-  if (!task.passive && task.command === undefined) {
+  if (!task.passive && task.command === undefined && task.image === undefined && task.task_definition === undefined && task.task_definition_file === undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['command'],
-      message: 'command is required (a string for /bin/sh -c, or a list); only passive Tasks may omit it',
+      message:
+        'command is required (a string for /bin/sh -c, or a list); only passive Tasks, and aws-ecs Tasks with an image or task_definition, may omit it',
     });
+  }
+  if (task.task_definition !== undefined && task.task_definition_file !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['task_definition_file'], message: 'give task_definition or task_definition_file, not both' });
   }
   if (task.max_retry_delay_seconds !== null && task.max_retry_delay_seconds < task.retry_delay_seconds) {
     ctx.addIssue({
@@ -132,7 +195,7 @@ export type TaskSpecInput = z.input<typeof TaskSpec>;
 export const RunEnvironmentRef = z.object({ uuid: Uuid, name: Name });
 
 /** A Task as the API returns it. */
-export const Task = TaskSpecObject.omit({ run_environment: true }).extend({
+export const Task = TaskSpecObject.omit({ run_environment: true, task_definition_file: true }).extend({
   uuid: Uuid,
   run_environment: RunEnvironmentRef,
   description: z.string().nullable(),
@@ -141,6 +204,12 @@ export const Task = TaskSpecObject.omit({ run_environment: true }).extend({
   cpu: z.number().int().nullable(),
   memory: z.number().int().nullable(),
   max_concurrency: z.number().int().nullable(),
+  image: z.string().nullable(),
+  container_name: z.string().nullable(),
+  port_mappings: z.array(PortMapping).nullable(),
+  health_check: HealthCheck.nullable(),
+  sidecars: z.array(Sidecar).nullable(),
+  task_definition: z.record(z.string(), z.unknown()).nullable(),
   created_at: Timestamp,
   updated_at: Timestamp,
 });

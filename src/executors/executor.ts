@@ -36,6 +36,8 @@ export interface StartRequest {
     terminationGracePeriodSeconds: number;
     cpu: number | null;
     memory: number | null;
+    /** The Task's whole stored spec, for executor-specific fields (image, task_definition, …). */
+    spec: Record<string, unknown>;
   };
   runEnvironment: {
     uuid: string;
@@ -44,6 +46,14 @@ export interface StartRequest {
     /** The Run Environment's spec as stored (executor-specific settings). */
     settings: Record<string, unknown>;
   };
+}
+
+/** What identifies one attempt's start, for `recover`. */
+export interface RecoverKey {
+  launchToken: string;
+  executionUuid: string;
+  attempt: number;
+  runEnvironment: StartRequest['runEnvironment'];
 }
 
 /** A JSON-serialisable handle that identifies what `start` started. */
@@ -109,7 +119,7 @@ export interface Executor {
    * handle of what `launchToken` started, or null if it certainly started nothing (so the
    * attempt may be launched again).
    */
-  recover(launchToken: string, executionUuid: string, attempt: number): Promise<ExecutorHandle | null>;
+  recover(key: RecoverKey): Promise<ExecutorHandle | null>;
 
   /** Observes many attempts at once; the result has one entry per handle, in the same order. */
   observe(handles: readonly ExecutorHandle[]): Promise<Observation[]>;
@@ -132,6 +142,26 @@ export interface Executor {
    */
   onActivity?(listener: (hint?: { executionUuid: string }) => void): void;
 
+  /**
+   * Optional housekeeping of what the executor registers for a Task (ECS task definition
+   * revisions): keep the newest `keep` and any in `inUse`, remove the rest.
+   */
+  pruneRevisions?(request: PruneRequest): Promise<PruneResult>;
+
   /** Releases resources; running processes are left running (a restarted server re-attaches). */
   close(): Promise<void>;
+}
+
+export interface PruneRequest {
+  task: { uuid: string; name: string };
+  runEnvironment: StartRequest['runEnvironment'];
+  keep: number;
+  /** Revisions that running executions use: never removed. */
+  inUse: readonly string[];
+  dryRun: boolean;
+}
+
+export interface PruneResult {
+  kept: string[];
+  removed: string[];
 }

@@ -5,6 +5,7 @@ import { BerthError } from '../domain/errors.js';
 import type { ValidationIssue } from '../domain/errors.js';
 import { ACTIVE_STATUSES } from '../domain/execution-status.js';
 import { RunEnvironmentSpec } from '../domain/run-environment.js';
+import { checkEcsTask, checkLocalTask } from '../domain/ecs-task.js';
 import { isAwsSecretRef } from '../domain/secret-ref.js';
 import { TaskSpec } from '../domain/task.js';
 import { isUniqueViolation } from '../store/sql-store.js';
@@ -35,6 +36,17 @@ function diffFields(before: Record<string, unknown> | null, after: Record<string
   return out;
 }
 
+/** A local Run Environment's executor reads ENV: and FILE: secrets only. */
+function localSecretIssues(spec: TaskSpec, prefix: (string | number)[]): ValidationIssue[] {
+  return Object.entries(spec.secrets)
+    .filter(([, ref]) => isAwsSecretRef(ref))
+    .map(([name]) => ({
+      path: formatPath([...prefix, 'secrets', name]),
+      message: `Run Environment "${spec.run_environment}" is local and cannot read AWS secrets; use ENV:NAME or FILE:/path`,
+      code: 'custom',
+    }));
+}
+
 function validationError(code: 'VALIDATION_FAILED' | 'CONFIG_INVALID', issues: ValidationIssue[]): BerthError {
   const first = issues[0];
   const summary = first ? `${first.path}: ${first.message}` : 'invalid';
@@ -63,21 +75,9 @@ export class CatalogService {
     return task;
   }
 
-  /** Rules that need the Run Environment: which secret kinds its executor can resolve. */
-  private taskIssues(spec: TaskSpec, env: { kind: string }, prefix: (string | number)[] = []): ValidationIssue[] {
-    const issues: ValidationIssue[] = [];
-    if (env.kind === 'local') {
-      for (const [name, ref] of Object.entries(spec.secrets)) {
-        if (isAwsSecretRef(ref)) {
-          issues.push({
-            path: formatPath([...prefix, 'secrets', name]),
-            message: `Run Environment "${spec.run_environment}" is local and cannot read AWS secrets; use ENV:NAME or FILE:/path`,
-            code: 'custom',
-          });
-        }
-      }
-    }
-    return issues;
+  /** Rules that need the Run Environment: what its kind can run, and with which secrets. */
+  private taskIssues(spec: TaskSpec, env: RunEnvironmentSpec, prefix: (string | number)[] = []): ValidationIssue[] {
+    return env.kind === 'local' ? [...checkLocalTask(spec, prefix), ...localSecretIssues(spec, prefix)] : checkEcsTask(spec, env, prefix);
   }
 
   async upsertRunEnvironment(input: unknown): Promise<{ record: RunEnvironmentRecord; created: boolean }> {
@@ -95,7 +95,7 @@ export class CatalogService {
     const parsed = TaskSpec.safeParse(input);
     if (!parsed.success) throw validationError('VALIDATION_FAILED', formatIssues(parsed.error));
     const env = await this.requireRunEnvironment(parsed.data.run_environment);
-    const issues = this.taskIssues(parsed.data, env);
+    const issues = this.taskIssues(parsed.data, env.spec);
     if (issues.length) throw validationError('VALIDATION_FAILED', issues);
     const spec = { ...parsed.data, run_environment: env.name };
     try {
@@ -142,6 +142,29 @@ export class CatalogService {
     });
   }
 
+  /**
+   * Removes old registrations of a Task's definition (ECS task definition revisions), keeping
+   * the newest `keep` and any that queued or running executions use.
+   */
+  async pruneRevisions(ref: string, keep: number, dryRun: boolean): Promise<{ kept: string[]; removed: string[] }> {
+    const task = await this.requireTask(ref);
+    const env = await this.requireRunEnvironment(task.run_environment_uuid);
+    const executor = this.ctx.executors.get(env.kind);
+    if (!executor?.pruneRevisions) {
+      throw new BerthError(
+        'UNSUPPORTED_FOR_KIND',
+        `Task "${task.name}" runs in a ${env.kind} Run Environment, which registers no task definitions; there is nothing to prune.`,
+      );
+    }
+    return executor.pruneRevisions({
+      task: { uuid: task.uuid, name: task.name },
+      runEnvironment: { uuid: env.uuid, name: env.name, kind: env.kind, settings: env.spec as Record<string, unknown> },
+      keep,
+      inUse: await this.ctx.store.listDefinitionArnsInUse(env.uuid),
+      dryRun,
+    });
+  }
+
   async deleteRunEnvironment(ref: string): Promise<void> {
     const env = await this.requireRunEnvironment(ref);
     const users = await this.ctx.store.countTasksInRunEnvironment(env.uuid);
@@ -166,7 +189,7 @@ export class CatalogService {
     const run = async (store: Store): Promise<Change[]> => {
       const now = this.ctx.clock.now();
       const changes: Change[] = [];
-      const envKinds = new Map<string, { kind: string; uuid: string | null }>();
+      const envKinds = new Map<string, { spec: RunEnvironmentSpec; uuid: string | null }>();
       for (const spec of doc.run_environments) {
         const existing = await store.getRunEnvironment(spec.name);
         const before = existing ? (existing.spec as Record<string, unknown>) : null;
@@ -175,17 +198,17 @@ export class CatalogService {
         changes.push({ kind: 'run_environment', name: spec.name, action, fields: action === 'create' ? [] : fields });
         let uuid = existing?.uuid ?? null;
         if (!dryRun && action !== 'unchanged') uuid = (await store.upsertRunEnvironment(spec, now)).record.uuid;
-        envKinds.set(spec.name, { kind: spec.kind, uuid });
+        envKinds.set(spec.name, { spec, uuid });
       }
       const issues: ValidationIssue[] = [];
-      const tasks: { spec: TaskSpec; envRef: { kind: string; uuid: string | null; name: string } }[] = [];
+      const tasks: { spec: TaskSpec; envRef: { spec: RunEnvironmentSpec; uuid: string | null; name: string } }[] = [];
       for (const [index, spec] of doc.tasks.entries()) {
-        let env: { kind: string; uuid: string | null; name: string } | undefined;
+        let env: { spec: RunEnvironmentSpec; uuid: string | null; name: string } | undefined;
         const inDoc = envKinds.get(spec.run_environment);
         if (inDoc) env = { ...inDoc, name: spec.run_environment };
         else {
           const stored = await store.getRunEnvironment(spec.run_environment);
-          if (stored) env = { kind: stored.kind, uuid: stored.uuid, name: stored.name };
+          if (stored) env = { spec: stored.spec, uuid: stored.uuid, name: stored.name };
         }
         if (!env) {
           issues.push({
@@ -195,7 +218,7 @@ export class CatalogService {
           });
           continue;
         }
-        issues.push(...this.taskIssues(spec, env, ['tasks', index]));
+        issues.push(...this.taskIssues({ ...spec, run_environment: env.name }, env.spec, ['tasks', index]));
         tasks.push({ spec: { ...spec, run_environment: env.name }, envRef: env });
       }
       if (issues.length) throw validationError('CONFIG_INVALID', issues);

@@ -266,7 +266,17 @@ export class Monitor {
    */
   private async recover(executor: Executor, execution: ExecutionRecord) {
     const token = execution.launch_token ?? `${execution.uuid}-${execution.attempt}`;
-    const handle = await executor.recover(token, execution.uuid, execution.attempt);
+    const env = await this.ctx.store.getRunEnvironment(execution.run_environment_uuid);
+    if (!env) {
+      await this.finisher.finish(execution, { kind: 'lost', message: 'Its Run Environment was deleted, so Berth cannot look for what it started.' });
+      return;
+    }
+    const handle = await executor.recover({
+      launchToken: token,
+      executionUuid: execution.uuid,
+      attempt: execution.attempt,
+      runEnvironment: { uuid: env.uuid, name: env.name, kind: env.kind, settings: env.spec as Record<string, unknown> },
+    });
     const now = this.ctx.clock.now();
     if (handle) {
       await this.ctx.store.updateExecution(

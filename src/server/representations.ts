@@ -11,15 +11,12 @@ export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+/** The spec as written (its secrets are references), with uuid and times. */
 export function runEnvironmentResource(r: RunEnvironmentRecord): RunEnvironment {
   return {
     uuid: r.uuid,
-    name: r.name,
-    kind: r.kind,
+    ...r.spec,
     description: r.spec.description ?? null,
-    working_directory: r.spec.working_directory ?? null,
-    environment: r.spec.environment,
-    secrets: r.spec.secrets,
     created_at: iso(r.created_at),
     updated_at: iso(r.updated_at),
   };
@@ -51,6 +48,12 @@ export function taskResource(t: TaskRecord, env: { uuid: string; name: string })
     on_concurrency_limit: s.on_concurrency_limit,
     schedule: s.schedule,
     heartbeat_interval_seconds: s.heartbeat_interval_seconds,
+    image: s.image ?? null,
+    container_name: s.container_name ?? null,
+    port_mappings: s.port_mappings ?? null,
+    health_check: s.health_check ?? null,
+    sidecars: s.sidecars ?? null,
+    task_definition: s.task_definition ?? null,
     created_at: iso(t.created_at),
     updated_at: iso(t.updated_at),
   };

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { EcsExecutor } from '../executors/aws-ecs/ecs-executor.js';
 import { LocalExecutor } from '../executors/local/local-executor.js';
 import type { Executor } from '../executors/executor.js';
 import { openStore } from '../store/open-store.js';
@@ -77,21 +78,38 @@ export class BerthServer {
     try {
       store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
       const clock = options.clock ?? systemClock;
-      const executors =
-        options.executors ??
-        new Map<string, Executor>(
-          config.localExecutor
-            ? [
-                [
-                  'local',
-                  new LocalExecutor({
-                    dataDir: config.dataDir,
-                    defaultWorkingDirectory: options.defaultWorkingDirectory ?? process.cwd(),
-                  }),
-                ],
-              ]
-            : [],
+      const openedStore = store;
+      const executors = options.executors ?? new Map<string, Executor>();
+      if (!options.executors) {
+        if (config.localExecutor) {
+          executors.set(
+            'local',
+            new LocalExecutor({ dataDir: config.dataDir, defaultWorkingDirectory: options.defaultWorkingDirectory ?? process.cwd() }),
+          );
+        }
+        executors.set(
+          'aws-ecs',
+          new EcsExecutor({
+            runEnvironment: async (uuid) => {
+              const env = await openedStore.getRunEnvironment(uuid);
+              return env ? { uuid: env.uuid, name: env.name, settings: env.spec as Record<string, unknown> } : null;
+            },
+            definitions: {
+              get: (envUuid, family, hash) => openedStore.getDefinitionRevision(envUuid, family, hash),
+              put: (r) =>
+                openedStore.putDefinitionRevision({
+                  run_environment_uuid: r.runEnvironmentUuid,
+                  family: r.family,
+                  hash: r.hash,
+                  arn: r.arn,
+                  revision: r.revision,
+                  registered_at: Date.now(),
+                }),
+              delete: (arn) => openedStore.deleteDefinitionRevision(arn),
+            },
+          }),
         );
+      }
       // The loops need the context and the context wakes the loops: tie the knot through `loops`.
       const loops: { launcher?: Launcher; monitor?: Monitor } = {};
       const ctx: ServerContext = {

@@ -109,6 +109,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX task_executions_status_created ON task_executions (status, created_at, uuid)`,
     ],
   },
+  {
+    version: 3,
+    name: 'task definition revisions Berth registered, by content hash',
+    statements: [
+      `CREATE TABLE task_definition_revisions (
+        run_environment_uuid TEXT NOT NULL,
+        family TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        arn TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        registered_at BIGINT NOT NULL,
+        PRIMARY KEY (run_environment_uuid, family, hash)
+      )`,
+      `CREATE INDEX task_definition_revisions_arn ON task_definition_revisions (arn)`,
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("berth" in ASCII). */

@@ -8,6 +8,7 @@ import type { Row, SqlDriver, SqlExecutor, SqlValue } from './sql-driver.js';
 import type {
   ApiKeyRecord,
   ClaimOptions,
+  DefinitionRevisionRecord,
   ExecutionFilter,
   ExecutionGuard,
   ExecutionPatch,
@@ -607,6 +608,53 @@ export class SqlStore implements Store {
       [...NON_TERMINAL],
     );
     return rows.map((r) => String(r.owner_instance));
+  }
+
+  // ---- task definition revisions ----
+
+  async getDefinitionRevision(runEnvironmentUuid: string, family: string, hash: string) {
+    const rows = await this.db.query(
+      'SELECT * FROM task_definition_revisions WHERE run_environment_uuid = ? AND family = ? AND hash = ?',
+      [runEnvironmentUuid, family, hash],
+    );
+    const row = rows[0];
+    return row
+      ? {
+          run_environment_uuid: String(row.run_environment_uuid),
+          family: String(row.family),
+          hash: String(row.hash),
+          arn: String(row.arn),
+          revision: num(row.revision),
+          registered_at: num(row.registered_at),
+        }
+      : null;
+  }
+
+  async putDefinitionRevision(r: DefinitionRevisionRecord) {
+    await this.db.run(
+      `INSERT INTO task_definition_revisions (run_environment_uuid, family, hash, arn, revision, registered_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (run_environment_uuid, family, hash) DO UPDATE SET arn = excluded.arn, revision = excluded.revision, registered_at = excluded.registered_at`,
+      [r.run_environment_uuid, r.family, r.hash, r.arn, r.revision, r.registered_at],
+    );
+  }
+
+  async deleteDefinitionRevision(arn: string) {
+    await this.db.run('DELETE FROM task_definition_revisions WHERE arn = ?', [arn]);
+  }
+
+  async listDefinitionArnsInUse(runEnvironmentUuid: string) {
+    const rows = await this.db.query<{ executor_handle: string }>(
+      `SELECT executor_handle FROM task_executions
+        WHERE run_environment_uuid = ? AND executor_handle IS NOT NULL AND status IN (${placeholders(NON_TERMINAL.length)})`,
+      [runEnvironmentUuid, ...NON_TERMINAL],
+    );
+    const arns = new Set<string>();
+    for (const row of rows) {
+      const handle = JSON.parse(String(row.executor_handle)) as { task_definition_arn?: unknown };
+      if (typeof handle.task_definition_arn === 'string') arns.add(handle.task_definition_arn);
+    }
+    return [...arns];
   }
 
   // ---- API keys ----

@@ -271,6 +271,22 @@ export function storeSuite(label: string, makeFixture: () => Promise<StoreFixtur
       expect(await store.countApiKeys()).toBe(1);
     });
 
+    it('remembers task definition revisions by content hash', async () => {
+      const record = { run_environment_uuid: envUuid, family: 'berth-etl', hash: 'abc', arn: 'arn:td:1', revision: 1, registered_at: NOW };
+      await store.putDefinitionRevision(record);
+      expect(await store.getDefinitionRevision(envUuid, 'berth-etl', 'abc')).toEqual(record);
+      await store.putDefinitionRevision({ ...record, arn: 'arn:td:2', revision: 2 });
+      expect((await store.getDefinitionRevision(envUuid, 'berth-etl', 'abc'))?.revision).toBe(2);
+      expect(await store.getDefinitionRevision(envUuid, 'berth-etl', 'other')).toBeNull();
+      const t = await newTask('ecs-ish');
+      await newExecution(t.uuid, { status: 'RUNNING' });
+      const running = await store.listExecutions({ limit: 1, offset: 0 });
+      await store.updateExecution(running.items[0]!.uuid, { executor_handle: { task_definition_arn: 'arn:td:2' } });
+      expect(await store.listDefinitionArnsInUse(envUuid)).toEqual(['arn:td:2']);
+      await store.deleteDefinitionRevision('arn:td:2');
+      expect(await store.getDefinitionRevision(envUuid, 'berth-etl', 'abc')).toBeNull();
+    });
+
     it('rolls a transaction back completely when it throws', async () => {
       await expect(
         store.transaction(async (tx) => {

@@ -157,6 +157,16 @@ export interface ApiKeyRecord {
   revoked_at: number | null;
 }
 
+/** A task definition revision an executor registered, found again by the hash of its content. */
+export interface DefinitionRevisionRecord {
+  run_environment_uuid: string;
+  family: string;
+  hash: string;
+  arn: string;
+  revision: number;
+  registered_at: number;
+}
+
 export interface ServerInstanceRecord {
   id: string;
   hostname: string;
@@ -258,6 +268,13 @@ export interface Store {
   deleteInstance(id: string): Promise<void>;
   /** Owners of non-terminal executions that are not registered instances (left by a crash). */
   listOrphanOwners(): Promise<string[]>;
+
+  getDefinitionRevision(runEnvironmentUuid: string, family: string, hash: string): Promise<DefinitionRevisionRecord | null>;
+  /** Records (or replaces) the revision for this content hash. */
+  putDefinitionRevision(record: DefinitionRevisionRecord): Promise<void>;
+  deleteDefinitionRevision(arn: string): Promise<void>;
+  /** Task definition ARNs that non-terminal executions of the Run Environment run on (from their handles). */
+  listDefinitionArnsInUse(runEnvironmentUuid: string): Promise<string[]>;
 
   createApiKey(record: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;

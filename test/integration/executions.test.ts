@@ -447,7 +447,7 @@ describe('refusals', () => {
   it('refuses to start local Tasks on a server without the local executor', async () => {
     const off = await startTestServer({ localExecutor: false });
     try {
-      expect((await off.request('GET', '/health', undefined, null)).body.executors).toEqual([]);
+      expect((await off.request('GET', '/health', undefined, null)).body.executors).toEqual(['aws-ecs']);
       expect((await off.request('POST', '/api/v1/run_environments/', { name: 'local', kind: 'local' })).status).toBe(201);
       await createTask({ name: 'nowhere-to-run', command: 'true' }, off);
       expectError(await off.request('POST', '/api/v1/task_executions/', { task: 'nowhere-to-run' }), 'EXECUTOR_DISABLED');

@@ -61,12 +61,33 @@ export function registerRunEnvironments(program: Command): void {
     const { client, out } = contextFor(flags);
     const env = await client.get<RunEnvironment>(`/api/v1/run_environments/${seg(name)}`);
     if (out.json) return out.printJson(env);
+    const kindFields: [string, string][] =
+      env.kind === 'local'
+        ? [['Working directory', env.working_directory ?? '- (the server\'s default)']]
+        : [
+            ['Region', env.region],
+            ['Cluster', env.cluster],
+            ['Subnets', env.subnets.join(', ')],
+            ['Security groups', env.security_groups.join(', ')],
+            ['Public IP', env.assign_public_ip ? 'yes' : 'no'],
+            ['Capacity', env.capacity_provider_strategy
+              ? env.capacity_provider_strategy.map((c) => `${c.capacity_provider} (weight ${c.weight}, base ${c.base})`).join(', ')
+              : (env.launch_type ?? 'FARGATE')],
+            ['Platform version', env.platform_version ?? 'LATEST'],
+            ['Execution role', env.execution_role_arn],
+            ['Task role', orDash(env.task_role_arn)],
+            ['Control role', env.role_arn ? `${env.role_arn}${env.external_id ? ' (with an External ID)' : ''}` : '- (default credentials)'],
+            ['Log group', env.log_group ?? `/berth/${env.name}`],
+            ['Task definitions', `${env.task_definition_prefix}<task name>`],
+            ['Tags', mapping(env.tags)],
+            ...(env.endpoint_url ? [['AWS endpoint', env.endpoint_url] as [string, string]] : []),
+          ];
     out.fields([
       ['Name', env.name],
       ['UUID', env.uuid],
       ['Kind', env.kind],
       ['Description', orDash(env.description)],
-      ['Working directory', env.working_directory ?? '- (the server\'s default)'],
+      ...kindFields,
       ['Environment', mapping(env.environment)],
       ['Secrets', mapping(env.secrets)],
       ['Created', timeWithRelative(env.created_at)],

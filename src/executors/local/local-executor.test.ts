@@ -64,6 +64,8 @@ function executorFor(box: Sandbox, options: Partial<LocalExecutorOptions> = {}):
   return executor;
 }
 
+const LOCAL_ENV = { uuid: 'env-uuid-1', name: 'local', kind: 'local', settings: {} };
+
 function request(box: Sandbox, task: Partial<StartRequest['task']>, executionUuid = `exec-${process.pid}-${++sequence}`): StartRequest {
   return {
     executionUuid,
@@ -78,6 +80,7 @@ function request(box: Sandbox, task: Partial<StartRequest['task']>, executionUui
       secrets: {},
       timeoutSeconds: null,
       terminationGracePeriodSeconds: 5,
+      spec: {},
       cpu: null,
       memory: null,
       ...task,
@@ -395,7 +398,7 @@ describe('LocalExecutor', () => {
     expect(result.failure.message).toContain('BERTH_TEST_NOT_SET');
     expect(result.failure.message).toContain('/nonexistent/berth/cert.pem');
     expect(result.failure.message).not.toContain(ENV_SECRET);
-    expect(await executor.recover(req.launchToken, req.executionUuid, req.attempt)).toBeNull();
+    expect(await executor.recover({ launchToken: req.launchToken, executionUuid: req.executionUuid, attempt: req.attempt, runEnvironment: LOCAL_ENV })).toBeNull();
   });
 
   it('explains that AWS secrets need ENV: or FILE: locally', async () => {
@@ -596,12 +599,12 @@ describe('LocalExecutor', () => {
     const executor = executorFor(box, { recoverSettleMs: 300 });
     const req = request(box, { command: 'sleep 1' });
     const handle = await startOk(executor, req);
-    expect(await executorFor(box).recover(req.launchToken, req.executionUuid, 1)).toEqual(handle);
-    expect(await executor.recover('never-1', 'never', 1)).toBeNull();
+    expect(await executorFor(box).recover({ launchToken: req.launchToken, executionUuid: req.executionUuid, attempt: 1, runEnvironment: LOCAL_ENV })).toEqual(handle);
+    expect(await executor.recover({ launchToken: 'never-1', executionUuid: 'never', attempt: 1, runEnvironment: LOCAL_ENV })).toBeNull();
 
     // A directory a crashed start left behind before spawning anything: null once it has settled.
     fs.mkdirSync(path.join(box.dataDir, 'executions', 'crashed-1'), { recursive: true });
-    expect(await executor.recover('crashed-1', 'crashed', 1)).toBeNull();
+    expect(await executor.recover({ launchToken: 'crashed-1', executionUuid: 'crashed', attempt: 1, runEnvironment: LOCAL_ENV })).toBeNull();
     await waitForExit(executor, handle);
   });
 
@@ -614,7 +617,7 @@ describe('LocalExecutor', () => {
     if (result.ok) throw new Error('expected a failure');
     expect(result.failure).toMatchObject({ type: 'START_FAILED', code: 'WORKING_DIRECTORY_MISSING', fault: 'config' });
     expect(result.failure.message).toContain(missing);
-    expect(await executor.recover(req.launchToken, req.executionUuid, 1)).toBeNull();
+    expect(await executor.recover({ launchToken: req.launchToken, executionUuid: req.executionUuid, attempt: 1, runEnvironment: LOCAL_ENV })).toBeNull();
   });
 
   it('runs in the working directory the Task names', async () => {

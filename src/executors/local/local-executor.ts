@@ -13,6 +13,7 @@ import type {
   LogChunk,
   LogReadOptions,
   Observation,
+  RecoverKey,
   StartRequest,
   StartResult,
 } from '../executor.js';
@@ -191,7 +192,7 @@ export class LocalExecutor implements Executor {
     return started;
   }
 
-  async recover(launchToken: string, executionUuid: string, attempt: number): Promise<ExecutorHandle | null> {
+  async recover({ launchToken, executionUuid, attempt }: RecoverKey): Promise<ExecutorHandle | null> {
     const running = this.inflight.get(launchToken);
     if (running) {
       const result = await running;

@@ -14,7 +14,7 @@ import {
   TERMINAL_STATUSES,
   TRANSITIONS,
 } from '../../domain/execution-status.js';
-import { LocalRunEnvironmentSpec } from '../../domain/run-environment.js';
+import { AwsEcsRunEnvironmentSpec, LocalRunEnvironmentSpec } from '../../domain/run-environment.js';
 import { TaskSpecObject } from '../../domain/task.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { ALL_ROUTES } from './routes/index.js';
@@ -97,7 +97,9 @@ function fieldRows(schema: z.ZodType): string[] {
   return Object.entries(json.properties ?? {}).map(([name, prop]) => {
     const type = describeType(prop);
     const fallback = 'default' in prop ? `\`${JSON.stringify(prop.default)}\`` : required.has(name) ? '**required**' : '—';
-    const text = String(prop.description ?? '').replace(/\s*\(Default: [^)]*\)/, '').replace(/\|/g, '\\|');
+    // A default the schema cannot state (computed, or "none") stays in the text.
+    const described = String(prop.description ?? '');
+    const text = ('default' in prop ? described.replace(/\s*\(Default: [^)]*\)/, '') : described).replace(/\|/g, '\\|');
     return `| \`${name}\` | ${type} | ${fallback} | ${text} |`;
   });
 }
@@ -140,11 +142,24 @@ export function berthYamlMarkdown(): string {
     '| --- | --- | --- | --- |',
     ...fieldRows(LocalRunEnvironmentSpec),
     '',
+    '## Run Environment, `kind: aws-ecs`',
+    '',
+    'Tasks run as ECS tasks on Fargate in your AWS account. Every field is checked for shape before any',
+    'AWS call (subnet and security group ids, role ARNs, secret ARNs).',
+    '',
+    '| field | type | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...fieldRows(AwsEcsRunEnvironmentSpec),
+    '',
     '## Task',
     '',
     '| field | type | default | meaning |',
     '| --- | --- | --- | --- |',
     ...fieldRows(TaskSpecObject),
+    '',
+    'Fields marked (aws-ecs) apply to Tasks of aws-ecs Run Environments only; a local Task that sets them',
+    'is refused. An aws-ecs Task needs an `image` or a `task_definition`; its `cpu` and `memory` (default',
+    '256 and 512, or the task definition\'s) must be a valid Fargate combination.',
     '',
     'Secret references: `ENV:NAME` (a variable of the `berth server` process), `FILE:/absolute/path`',
     '(the file\'s contents, one trailing newline removed), or an AWS Secrets Manager / SSM parameter',

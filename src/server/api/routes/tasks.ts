@@ -98,6 +98,30 @@ export const taskRoutes = [
     },
   }),
   defineRoute({
+    method: 'POST',
+    url: '/api/v1/tasks/:task/prune_revisions',
+    operationId: 'pruneTaskRevisions',
+    summary: "Deregister old ECS task definition revisions of an aws-ecs Task, keeping the newest and those in use.",
+    tag: TAG,
+    scope: 'developer',
+    params: Params,
+    body: z.strictObject({
+      keep: z.number().int().min(1).max(1000).default(5).describe('How many of the newest revisions to keep. (Default: 5)'),
+      dry_run: z.boolean().default(false).describe('Only say what would be removed.'),
+    }),
+    errors: ['TASK_NOT_FOUND', 'UNSUPPORTED_FOR_KIND'],
+    responses: {
+      200: {
+        description: 'What was (or would be) kept and removed.',
+        schema: z.object({ dry_run: z.boolean(), kept: z.array(z.string()), removed: z.array(z.string()) }),
+      },
+    },
+    handler: async ({ params, body, services }) => ({
+      status: 200,
+      body: { dry_run: body.dry_run, ...(await services.catalog.pruneRevisions(params.task, body.keep, body.dry_run)) },
+    }),
+  }),
+  defineRoute({
     method: 'DELETE',
     url: '/api/v1/tasks/:task',
     operationId: 'deleteTask',

@@ -1,0 +1,70 @@
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { AwsEcsRunEnvironmentSpec } from '../../domain/run-environment.js';
+import { TokenBucket } from './aws-calls.js';
+
+/** Credentials as the SDK takes them (a provider function, or static keys in tests). */
+export type Credentials = ConstructorParameters<typeof ECSClient>[0] extends infer C
+  ? C extends { credentials?: infer K }
+    ? K
+    : never
+  : never;
+
+export interface EcsClients {
+  ecs: ECSClient;
+  logs: CloudWatchLogsClient;
+  /** Shared by every RunTask through these credentials and region. */
+  launches: TokenBucket;
+}
+
+export interface EcsClientFactoryOptions {
+  /** Credentials used when a Run Environment has no role_arn. (Default: the SDK's default chain) */
+  defaultCredentials?: Credentials;
+}
+
+/**
+ * One set of clients per region, endpoint and control role, reused across calls. With a role_arn
+ * every call runs as that role: the SDK assumes it (with the External ID) and refreshes the
+ * temporary credentials before they expire. The clients do not retry by themselves: Berth's own
+ * retry (aws-calls.ts) decides what is safe to repeat.
+ */
+export class EcsClientFactory {
+  private readonly cache = new Map<string, EcsClients>();
+
+  constructor(private readonly options: EcsClientFactoryOptions = {}) {}
+
+  for(env: AwsEcsRunEnvironmentSpec): EcsClients {
+    const key = [env.region, env.endpoint_url ?? '', env.role_arn ?? '', env.external_id ?? ''].join('|');
+    let clients = this.cache.get(key);
+    if (clients) return clients;
+    const endpoint = env.endpoint_url ? { endpoint: env.endpoint_url } : {};
+    const credentials: Credentials | undefined = env.role_arn
+      ? fromTemporaryCredentials({
+          params: {
+            RoleArn: env.role_arn,
+            RoleSessionName: 'berth-control-plane',
+            DurationSeconds: 3600,
+            ...(env.external_id ? { ExternalId: env.external_id } : {}),
+          },
+          clientConfig: { region: env.region, ...endpoint, ...(this.options.defaultCredentials ? { credentials: this.options.defaultCredentials } : {}) },
+        })
+      : this.options.defaultCredentials;
+    const config = { region: env.region, maxAttempts: 1, ...endpoint, ...(credentials ? { credentials } : {}) };
+    clients = {
+      ecs: new ECSClient(config),
+      logs: new CloudWatchLogsClient(config),
+      launches: new TokenBucket(env.launch_rate.burst, env.launch_rate.per_second),
+    };
+    this.cache.set(key, clients);
+    return clients;
+  }
+
+  close(): void {
+    for (const c of this.cache.values()) {
+      c.ecs.destroy();
+      c.logs.destroy();
+    }
+    this.cache.clear();
+  }
+}
