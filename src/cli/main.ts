@@ -41,7 +41,9 @@ Examples:
   $ berth apply -f berth.yaml          # create or update Run Environments and Tasks
   $ berth run hello --follow           # start a Task and stream its output
   $ berth executions ls --status FAILED
-  $ berth logs <execution-uuid> -f`,
+  $ berth executions show <uuid>       # status, attempts; the ECS task, logs and console link
+  $ berth logs <execution-uuid> -f
+  $ berth tasks prune-revisions etl    # deregister old ECS task definitions (aws-ecs)`,
   );
   registerServer(program);
   registerApply(program);

@@ -166,6 +166,12 @@ export function truncate(text: string, max: number): string {
   return chars.length <= max ? oneLine : `${chars.slice(0, Math.max(1, max - 1)).join('')}…`;
 }
 
+/** Like `truncate`, but keeps the end (`…amazonaws.com/etl:1.4`): where an image's name and tag are. */
+export function truncateStart(text: string, max: number): string {
+  const chars = [...text.replace(/\s*\n\s*/g, ' ⏎ ')];
+  return chars.length <= max ? chars.join('') : `…${chars.slice(chars.length - Math.max(1, max - 1)).join('')}`;
+}
+
 /** A command as a person would type it: a string as is, a list shell-quoted. */
 export function formatCommand(command: string | readonly string[] | null | undefined): string {
   if (command === null || command === undefined) return '-';

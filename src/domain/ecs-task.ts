@@ -45,6 +45,15 @@ export function checkLocalTask(task: TaskSpec, prefix: (string | number)[] = [])
   if (!task.passive && task.command === undefined) {
     issues.push({ path: formatPath([...prefix, 'command']), message: 'a local Task needs a command', code: 'custom' });
   }
+  for (const [name, ref] of Object.entries(task.secrets)) {
+    if (isAwsSecretRef(ref)) {
+      issues.push({
+        path: formatPath([...prefix, 'secrets', name]),
+        message: `Run Environment "${task.run_environment}" is local and cannot read AWS secrets; use ENV:NAME or FILE:/path`,
+        code: 'custom',
+      });
+    }
+  }
   return issues;
 }
 

@@ -85,6 +85,10 @@ export const ERROR_CATALOGUE = {
     status: 404,
     description: 'The execution has no logs yet (it has not started) or its log files were removed.',
   },
+  AWS_CALL_FAILED: {
+    status: 502,
+    description: 'A call Berth made to AWS on your behalf failed (denied, no credentials, or AWS unavailable); the message names the action.',
+  },
   DATABASE_UNAVAILABLE: {
     status: 503,
     description: 'The server cannot reach its database; `/health` answers with this until it can.',

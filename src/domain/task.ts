@@ -192,7 +192,7 @@ export const TaskSpec = TaskSpecObject.superRefine((task, ctx) => {
 export type TaskSpec = z.infer<typeof TaskSpec>;
 export type TaskSpecInput = z.input<typeof TaskSpec>;
 
-export const RunEnvironmentRef = z.object({ uuid: Uuid, name: Name });
+export const RunEnvironmentRef = z.object({ uuid: Uuid, name: Name, kind: z.enum(['local', 'aws-ecs']) });
 
 /** A Task as the API returns it. */
 export const Task = TaskSpecObject.omit({ run_environment: true, task_definition_file: true }).extend({

@@ -1,12 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { BerthConfig } from '../domain/berth-config.js';
-import { formatIssues, formatPath } from '../domain/common.js';
+import { formatIssues } from '../domain/common.js';
 import { BerthError } from '../domain/errors.js';
 import type { ValidationIssue } from '../domain/errors.js';
 import { ACTIVE_STATUSES } from '../domain/execution-status.js';
 import { RunEnvironmentSpec } from '../domain/run-environment.js';
 import { checkEcsTask, checkLocalTask } from '../domain/ecs-task.js';
-import { isAwsSecretRef } from '../domain/secret-ref.js';
 import { TaskSpec } from '../domain/task.js';
 import { isUniqueViolation } from '../store/sql-store.js';
 import type { RunEnvironmentRecord, Store, TaskRecord } from '../store/store.js';
@@ -34,17 +33,6 @@ function diffFields(before: Record<string, unknown> | null, after: Record<string
     if (!isDeepStrictEqual(a, b)) out.push({ field, before: a ?? null, after: b ?? null });
   }
   return out;
-}
-
-/** A local Run Environment's executor reads ENV: and FILE: secrets only. */
-function localSecretIssues(spec: TaskSpec, prefix: (string | number)[]): ValidationIssue[] {
-  return Object.entries(spec.secrets)
-    .filter(([, ref]) => isAwsSecretRef(ref))
-    .map(([name]) => ({
-      path: formatPath([...prefix, 'secrets', name]),
-      message: `Run Environment "${spec.run_environment}" is local and cannot read AWS secrets; use ENV:NAME or FILE:/path`,
-      code: 'custom',
-    }));
 }
 
 function validationError(code: 'VALIDATION_FAILED' | 'CONFIG_INVALID', issues: ValidationIssue[]): BerthError {
@@ -77,7 +65,7 @@ export class CatalogService {
 
   /** Rules that need the Run Environment: what its kind can run, and with which secrets. */
   private taskIssues(spec: TaskSpec, env: RunEnvironmentSpec, prefix: (string | number)[] = []): ValidationIssue[] {
-    return env.kind === 'local' ? [...checkLocalTask(spec, prefix), ...localSecretIssues(spec, prefix)] : checkEcsTask(spec, env, prefix);
+    return env.kind === 'local' ? checkLocalTask(spec, prefix) : checkEcsTask(spec, env, prefix);
   }
 
   async upsertRunEnvironment(input: unknown): Promise<{ record: RunEnvironmentRecord; created: boolean }> {

@@ -22,13 +22,13 @@ export function runEnvironmentResource(r: RunEnvironmentRecord): RunEnvironment 
   };
 }
 
-export function taskResource(t: TaskRecord, env: { uuid: string; name: string }): Task {
+export function taskResource(t: TaskRecord, env: { uuid: string; name: string; kind: 'local' | 'aws-ecs' }): Task {
   const s = t.spec;
   return {
     uuid: t.uuid,
     name: t.name,
     description: s.description ?? null,
-    run_environment: { uuid: env.uuid, name: env.name },
+    run_environment: { uuid: env.uuid, name: env.name, kind: env.kind },
     enabled: s.enabled,
     passive: s.passive,
     command: s.command ?? null,

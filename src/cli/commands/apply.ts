@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { fileIssues, printChanges, readBerthYaml, validateBerthYaml } from '../berth-yaml.js';
+import { fileIssues, fromTaskDefinitionFile, prepareBerthYaml, printChanges, readBerthYaml } from '../berth-yaml.js';
 import type { ApplyResult } from '../berth-yaml.js';
 import { CliError } from '../errors.js';
 import { contextFor, withCommonOptions } from '../common.js';
 import type { CommonFlags } from '../common.js';
+import { baseDirectoryOf } from '../task-definition-file.js';
 
 interface ApplyFlags extends CommonFlags {
   file: string;
@@ -28,14 +29,18 @@ export function registerApply(program: Command): void {
 Output: one line per object — "+" created, "~" updated (with "field: before → after" lines),
 "=" unchanged — then a summary.
 
+A Task's task_definition_file: is read here and sent as task_definition (a JSON ECS task
+definition). Its path is relative to the berth.yaml's directory (to the working directory with
+-f -); absolute paths are used as they are.
+
 Examples:
   $ berth apply -f berth.yaml
   $ berth apply -f berth.yaml --dry-run
+  $ berth apply -f deploy/berth.yaml    # task_definition_file: etl.json means deploy/etl.json
   $ berth apply -f berth.yaml --json`,
   );
   command.action(async (flags: ApplyFlags) => {
-    const document = readBerthYaml(flags.file);
-    validateBerthYaml(flags.file, document);
+    const { document, sources } = prepareBerthYaml(flags.file, readBerthYaml(flags.file), baseDirectoryOf(flags.file));
     const { client, out } = contextFor(flags);
     let result: ApplyResult;
     try {
@@ -44,7 +49,7 @@ Examples:
       if (error instanceof CliError && error.code === 'CONFIG_INVALID') {
         throw new CliError(`${flags.file} is invalid; nothing was applied`, {
           code: error.code,
-          issues: fileIssues(flags.file, error.issues),
+          issues: fileIssues(flags.file, error.issues.map((i) => fromTaskDefinitionFile(i, sources))),
         });
       }
       throw error;

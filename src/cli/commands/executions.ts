@@ -47,6 +47,35 @@ function json(value: unknown): string {
   return value === null || value === undefined ? '-' : JSON.stringify(value);
 }
 
+function detailText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Labels of what the aws-ecs executor says about an execution (`executor.details`), in this order. */
+const ECS_DETAILS: [key: string, label: string][] = [
+  ['task_arn', 'ECS task'],
+  ['cluster', 'Cluster'],
+  ['region', 'Region'],
+  ['task_definition_arn', 'Task definition'],
+  ['log_group', 'Log group'],
+  ['log_stream', 'Log stream'],
+  ['console_url', 'AWS console'],
+];
+
+/** An aws-ecs execution's ECS task, cluster, task definition, logs and console link, one field each. */
+export function ecsExecutorFields(details: Record<string, unknown>): [string, string][] {
+  const fields: [string, string][] = [['Executor', 'aws-ecs']];
+  for (const [key, label] of ECS_DETAILS) {
+    const value = details[key];
+    if (value !== undefined && value !== null && value !== '') fields.push([label, detailText(value)]);
+  }
+  // Anything else the executor reports (e.g. a note that the handle is unreadable).
+  for (const [key, value] of Object.entries(details)) {
+    if (!ECS_DETAILS.some(([known]) => known === key)) fields.push([key, detailText(value)]);
+  }
+  return fields;
+}
+
 /** The readable form of one execution. */
 export function printExecution(out: Output, e: TaskExecution): void {
   const fields: [string, string][] = [
@@ -83,8 +112,9 @@ export function printExecution(out: Output, e: TaskExecution): void {
     ['Input', json(e.input_value)],
     ['Output', json(e.output_value)],
   );
-  if (e.executor) {
-    const details = Object.entries(e.executor.details).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  if (e.executor?.kind === 'aws-ecs') fields.push(...ecsExecutorFields(e.executor.details));
+  else if (e.executor) {
+    const details = Object.entries(e.executor.details).map(([k, v]) => `${k}: ${detailText(v)}`);
     fields.push(['Executor', [e.executor.kind, ...details.map((d) => `  ${d}`)].join('\n')]);
   } else fields.push(['Executor', '- (not launched)']);
   out.fields(fields);

@@ -3,7 +3,7 @@ import type { RunEnvironment } from '../../domain/run-environment.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions, withPaging } from '../common.js';
 import type { CommonFlags, Page } from '../common.js';
-import { orDash, relativeTime, timeWithRelative, truncate } from '../output.js';
+import { orDash, relativeTime, timeWithRelative, truncate, yesNo } from '../output.js';
 
 interface ListFlags extends CommonFlags {
   limit: number;
@@ -15,13 +15,51 @@ function mapping(values: Record<string, string>): string {
   return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}=${v}`).join('\n');
 }
 
+type EcsRunEnvironment = Extract<RunEnvironment, { kind: 'aws-ecs' }>;
+
+/** Where and how an aws-ecs Run Environment runs its Tasks, as `label: value` pairs (defaults spelled out). */
+export function ecsFields(env: EcsRunEnvironment): [string, string][] {
+  const capacity = env.capacity_provider_strategy
+    ? env.capacity_provider_strategy.map((c) => `${c.capacity_provider} (weight ${c.weight}, base ${c.base})`).join('\n')
+    : env.launch_type === 'FARGATE_SPOT'
+      ? 'FARGATE_SPOT (through the FARGATE_SPOT capacity provider)'
+      : 'FARGATE';
+  const fields: [string, string][] = [
+    ['Region', env.region],
+    ['Cluster', env.cluster],
+    ['Subnets', env.subnets.join('\n')],
+    ['Security groups', env.security_groups.join('\n')],
+    ['Public IP', yesNo(env.assign_public_ip ?? false)],
+    ['Capacity', capacity],
+    ['Platform version', env.platform_version ?? 'LATEST'],
+    ['Execution role', env.execution_role_arn],
+    ['Task role', env.task_role_arn ?? '- (none)'],
+    ['Control role', env.role_arn ?? "- (the server's default AWS credentials)"],
+  ];
+  if (env.external_id !== undefined) fields.push(['External ID', env.external_id]);
+  fields.push(
+    ['Log group', env.log_group ?? `/berth/${env.name}  (default)`],
+    ['Log streams', `${env.log_stream_prefix ?? 'berth'}/<container>/<ECS task id>`],
+    ['Task definitions', `family ${env.task_definition_prefix ?? 'berth-'}<task name>`],
+    [
+      'Launch rate',
+      env.launch_rate ? `at most ${env.launch_rate.per_second} RunTask calls per second (bursts of ${env.launch_rate.burst})` : '-',
+    ],
+    ['Wrapper API URL', env.api_url ?? '- (not passed to containers)'],
+    ['Wrapper API key', env.api_key_secret ?? '- (not passed to containers)'],
+    ['Tags', mapping(env.tags ?? {})],
+  );
+  if (env.endpoint_url !== undefined) fields.push(['AWS endpoint', `${env.endpoint_url}  (instead of AWS)`]);
+  return fields;
+}
+
 export function registerRunEnvironments(program: Command): void {
   const envs = program
     .command('run-environments')
     .alias('envs')
     .summary('list and show Run Environments')
     .description('List and show Run Environments (where Tasks run). Create and change them with `berth apply`.');
-  envs.addHelpText('after', '\nExamples:\n  $ berth run-environments ls\n  $ berth envs show local');
+  envs.addHelpText('after', '\nExamples:\n  $ berth run-environments ls\n  $ berth envs show local\n  $ berth envs show prod-ecs --json');
 
   const ls = envs.command('ls').alias('list').description('List Run Environments by name.');
   withPaging(ls);
@@ -54,7 +92,10 @@ export function registerRunEnvironments(program: Command): void {
     out.pageHint(page, flags.offset, 'Run Environments');
   });
 
-  const show = envs.command('show').description('Show a Run Environment.').argument('<run-environment>', 'name or uuid');
+  const show = envs
+    .command('show')
+    .description('Show a Run Environment (for aws-ecs: region, cluster, network, roles, logs, launch rate, wrapper settings).')
+    .argument('<run-environment>', 'name or uuid');
   withCommonOptions(show);
   show.addHelpText('after', '\nExamples:\n  $ berth envs show local\n  $ berth envs show local --json');
   show.action(async (name: string, flags: CommonFlags) => {
@@ -62,26 +103,7 @@ export function registerRunEnvironments(program: Command): void {
     const env = await client.get<RunEnvironment>(`/api/v1/run_environments/${seg(name)}`);
     if (out.json) return out.printJson(env);
     const kindFields: [string, string][] =
-      env.kind === 'local'
-        ? [['Working directory', env.working_directory ?? '- (the server\'s default)']]
-        : [
-            ['Region', env.region],
-            ['Cluster', env.cluster],
-            ['Subnets', env.subnets.join(', ')],
-            ['Security groups', env.security_groups.join(', ')],
-            ['Public IP', env.assign_public_ip ? 'yes' : 'no'],
-            ['Capacity', env.capacity_provider_strategy
-              ? env.capacity_provider_strategy.map((c) => `${c.capacity_provider} (weight ${c.weight}, base ${c.base})`).join(', ')
-              : (env.launch_type ?? 'FARGATE')],
-            ['Platform version', env.platform_version ?? 'LATEST'],
-            ['Execution role', env.execution_role_arn],
-            ['Task role', orDash(env.task_role_arn)],
-            ['Control role', env.role_arn ? `${env.role_arn}${env.external_id ? ' (with an External ID)' : ''}` : '- (default credentials)'],
-            ['Log group', env.log_group ?? `/berth/${env.name}`],
-            ['Task definitions', `${env.task_definition_prefix}<task name>`],
-            ['Tags', mapping(env.tags)],
-            ...(env.endpoint_url ? [['AWS endpoint', env.endpoint_url] as [string, string]] : []),
-          ];
+      env.kind === 'local' ? [['Working directory', env.working_directory ?? "- (the server's default)"]] : ecsFields(env);
     out.fields([
       ['Name', env.name],
       ['UUID', env.uuid],

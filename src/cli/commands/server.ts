@@ -3,12 +3,13 @@ import type { Command } from 'commander';
 import { BerthError } from '../../domain/errors.js';
 import type { ServerConfig } from '../../server/config.js';
 import type { BerthServer } from '../../server/server.js';
-import { fileIssues, readBerthYaml, summary } from '../berth-yaml.js';
+import { fileIssues, fromTaskDefinitionFile, prepareBerthYaml, readBerthYaml, summary } from '../berth-yaml.js';
 import type { ApplyChange } from '../berth-yaml.js';
 import { withCommonOptions } from '../common.js';
 import type { CommonFlags } from '../common.js';
 import { CliError } from '../errors.js';
 import { Output } from '../output.js';
+import { baseDirectoryOf } from '../task-definition-file.js';
 
 interface ServerFlags extends CommonFlags {
   host?: string;
@@ -70,8 +71,11 @@ function printBanner(out: Output, server: BerthServer): void {
 }
 
 async function applyFile(server: BerthServer, file: string, out: Output): Promise<void> {
+  let sources = new Map<number, string>();
   try {
-    const document = readBerthYaml(file);
+    const prepared = prepareBerthYaml(file, readBerthYaml(file), baseDirectoryOf(file));
+    sources = prepared.sources;
+    const document = prepared.document;
     const changes = (await server.services.catalog.apply(document, false)) as ApplyChange[];
     const line = `Applied ${file}: ${summary({ dry_run: false, changes })}`;
     if (out.json) out.note(line);
@@ -79,7 +83,10 @@ async function applyFile(server: BerthServer, file: string, out: Output): Promis
   } catch (error) {
     if (error instanceof BerthError && error.code === 'CONFIG_INVALID') {
       const issues = Array.isArray(error.details?.issues) ? (error.details.issues as { path: string; message: string }[]) : [];
-      throw new CliError(`${file} is invalid; nothing was applied`, { code: error.code, issues: fileIssues(file, issues) });
+      throw new CliError(`${file} is invalid; nothing was applied`, {
+        code: error.code,
+        issues: fileIssues(file, issues.map((i) => fromTaskDefinitionFile(i, sources))),
+      });
     }
     if (error instanceof BerthError) throw new CliError(`cannot apply ${file}: ${error.message}`, { code: error.code });
     throw error;

@@ -48,7 +48,7 @@ export function classifyAwsError(thrown: unknown): ErrorKind {
   if ((name === 'InvalidParameterException' || name === 'ClientException') && /rate exceeded|throttl|too many concurrent attempts/i.test(message)) {
     return 'throttled';
   }
-  if (DENIED.has(name) || /not authorized to perform/i.test(message)) return 'denied';
+  if (DENIED.has(name) || name === 'CredentialsProviderError' || /not authorized to perform/i.test(message)) return 'denied';
   if (TRANSIENT.has(name)) return 'transient';
   const status = e.$metadata?.httpStatusCode;
   if (status === 429) return 'throttled';
@@ -143,6 +143,9 @@ export function describeAwsError(action: string, thrown: unknown): string {
   const e = (thrown ?? {}) as AwsLikeError;
   const kind = classifyAwsError(thrown);
   const text = e.message || e.name || String(thrown);
+  if (e.name === 'CredentialsProviderError') {
+    return `Berth found no AWS credentials for ${action}: ${text}. Give the server credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an instance or task role), and a role_arn to assume if the Run Environment needs one.`;
+  }
   if (kind === 'denied') {
     return `AWS denied ${action}: ${text}. Give the role Berth uses that permission (docs/aws-ecs.md lists what Berth needs).`;
   }

@@ -542,6 +542,17 @@ export class EcsExecutor implements Executor {
   }
 
   async pruneRevisions(request: PruneRequest): Promise<PruneResult> {
+    try {
+      return await this.prune(request);
+    } catch (error) {
+      if (error instanceof BerthError) throw error;
+      throw new BerthError('AWS_CALL_FAILED', describeAwsError('ecs:ListTaskDefinitions / ecs:DeregisterTaskDefinition', error), undefined, {
+        cause: error,
+      });
+    }
+  }
+
+  private async prune(request: PruneRequest): Promise<PruneResult> {
     const env = this.settingsOf(request.runEnvironment.settings);
     const clients = this.clients.for(env);
     const family = familyOf(env, request.task.name);

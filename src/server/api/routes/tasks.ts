@@ -10,11 +10,12 @@ const Params = z.strictObject({ task: z.string().min(1).describe('uuid or name')
 const TAG = 'tasks';
 
 async function resources(services: Services, tasks: readonly TaskRecord[]): Promise<Task[]> {
-  const names = new Map<string, string>();
+  const envs = new Map<string, { name: string; kind: 'local' | 'aws-ecs' }>();
   for (const uuid of new Set(tasks.map((t) => t.run_environment_uuid))) {
-    names.set(uuid, (await services.ctx.store.getRunEnvironment(uuid))?.name ?? 'deleted');
+    const env = await services.ctx.store.getRunEnvironment(uuid);
+    envs.set(uuid, env ? { name: env.name, kind: env.kind } : { name: 'deleted', kind: 'local' });
   }
-  return tasks.map((t) => taskResource(t, { uuid: t.run_environment_uuid, name: names.get(t.run_environment_uuid)! }));
+  return tasks.map((t) => taskResource(t, { uuid: t.run_environment_uuid, ...envs.get(t.run_environment_uuid)! }));
 }
 
 export const taskRoutes = [
