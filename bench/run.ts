@@ -19,7 +19,11 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import pg from 'pg';
+import { benchObserve } from './ecs.js';
+import type { LaunchResult } from './ecs.js';
+import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../test/support/moto.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KEY = 'berth_bench_admin_key_0123456789abcdef';
@@ -349,6 +353,73 @@ async function benchPatches(database: 'sqlite' | 'postgres') {
   }
 }
 
+/**
+ * Launches through a built server into moto: executions started through the API until each has
+ * its ECS task and has been seen RUNNING. Control-plane CPU per launch as for the local bench.
+ */
+async function benchEcsLaunch(count: number): Promise<LaunchResult | null> {
+  if (!(await motoAvailable())) return null;
+  const moto = await startMoto();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-ecs-'));
+  try {
+    await moto.setTaskTransition({ progression: 'manual', times: 1_000_000 });
+    const net = await defaultNetwork(moto.endpoint);
+    const ecs = new ECSClient({ ...awsTestConfig(moto.endpoint), maxAttempts: 1 });
+    await ecs.send(new CreateClusterCommand({ clusterName: 'bench' }));
+    ecs.destroy();
+    const server = await startServer(dataDir, {
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    try {
+      await must(server.url, 'POST', '/api/v1/apply/', {
+        document: {
+          run_environments: [
+            {
+              name: 'ecs',
+              kind: 'aws-ecs',
+              region: 'us-east-1',
+              cluster: 'bench',
+              subnets: net.subnets.slice(0, 1),
+              security_groups: net.securityGroups.slice(0, 1),
+              execution_role_arn: 'arn:aws:iam::123456789012:role/bench-exec',
+              endpoint_url: moto.endpoint,
+              launch_rate: { burst: 1000, per_second: 1000 },
+            },
+          ],
+          tasks: [{ name: 'ecs-trivial', run_environment: 'ecs', image: 'x', command: 'true' }],
+        },
+      });
+      const launchAll = async (n: number) => {
+        await pool(
+          Array.from({ length: n }, (_, i) => i),
+          16,
+          async () => {
+            await must(server.url, 'POST', '/api/v1/task_executions/', { task: 'ecs-trivial' });
+          },
+        );
+        for (;;) {
+          const r = await must(server.url, 'GET', '/api/v1/task_executions/?status=QUEUED,MANUALLY_STARTED&limit=1');
+          if (r.count === 0) break;
+          await new Promise((res) => setTimeout(res, 250));
+        }
+      };
+      await launchAll(20); // warm-up, not measured
+      const cpuBefore = server.cpuMs();
+      const t0 = performance.now();
+      await launchAll(count);
+      const seconds = (performance.now() - t0) / 1000;
+      return { launches: count, seconds, perSecond: count / seconds, cpuMsPerLaunch: (server.cpuMs() - cpuBefore) / count };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await moto.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function postgresReachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
   try {
@@ -379,6 +450,12 @@ async function main() {
     postgres = await benchPatches('postgres');
     console.log(postgres);
   }
+  console.log('aws-ecs: observe cycles…');
+  const observe = args.includes('--skip-ecs') ? null : await benchObserve();
+  console.log(observe);
+  console.log('aws-ecs: launches into moto…');
+  const ecsLaunch = args.includes('--skip-ecs') ? null : await benchEcsLaunch(200);
+  console.log(ecsLaunch);
   agent.destroy();
 
   const cpus = os.cpus();
@@ -433,6 +510,42 @@ ${patchRow(sqlite)}
 ${postgres ? patchRow(postgres) : '| PostgreSQL | not measured (no database reachable) | | | | | |'}
 
 Goal: at least 2,000 status updates per second on SQLite on a 2-core machine.
+
+## aws-ecs: AWS calls per observe cycle
+
+One observe cycle of the aws-ecs executor over N running tasks of one cluster, with the
+DescribeTasks calls counted at the HTTP layer (a proxy in front of the endpoint), next to what a
+design that describes each task separately would make.${
+    observe
+      ? `
+
+| running tasks | DescribeTasks calls (Berth) | calls, one per task | cycle time | against |
+| --- | --- | --- | --- | --- |
+${observe.map((r) => `| ${r.tasks.toLocaleString('en-US')} | **${r.calls}** | ${r.perTaskDesignCalls.toLocaleString('en-US')} | ${fmt(r.cycleMs, 0)} ms | ${r.against} |`).join('\n')}
+
+moto's DescribeTasks scans every task it holds for each ARN asked about, so its cycle times grow
+with its own size; 10,000 tasks are observed against a stand-in endpoint that answers any
+DescribeTasks (the number of calls is Berth's and does not depend on the endpoint).`
+      : '\n\nNot measured: moto is not available here.'
+  }
+
+## aws-ecs: launches
+
+${
+    ecsLaunch
+      ? `${ecsLaunch.launches} executions of an aws-ecs Task started through the API of a built \`berth server\` into moto
+(after 20 unmeasured ones), until every one had its ECS task: task definition lookup (cached), the
+token bucket, RunTask, recording the handle, and the monitor's DescribeTasks batches meanwhile.
+
+| measure | result |
+| --- | --- |
+| launches | ${ecsLaunch.launches} in ${fmt(ecsLaunch.seconds, 2)} s (${fmt(ecsLaunch.perSecond, 0)}/s against moto) |
+| control-plane CPU per launch | **${fmt(ecsLaunch.cpuMsPerLaunch, 2)} ms** |
+
+Against AWS, Fargate's own launch rate (20 tasks per second sustained, 100 burst, per account
+and region) is the limit; Berth's token bucket keeps RunTask within it.`
+      : 'Not measured: moto is not available here.'
+  }
 
 ## Goals
 

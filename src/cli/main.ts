@@ -66,6 +66,9 @@ function printError(error: CliError): void {
 
 /** Runs the CLI and resolves to its exit code. `argv` is `process.argv` (node, script, args…). */
 export async function main(argv: readonly string[]): Promise<number> {
+  // The pinned AWS SDK supports Node 20; its notice about future releases needing Node 22 is
+  // for whoever upgrades it (releases after January 2027 need Node 22), not for every user.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = buildProgram();
   const debug = process.env.BERTH_DEBUG === '1';
   try {

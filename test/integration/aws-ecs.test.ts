@@ -349,6 +349,15 @@ describe.runIf(await motoAvailable())('aws-ecs executor against moto', () => {
     for (const e of running.body.results) expect(e.executor.details.task_arn, `${e.uuid} has no ECS task`).toBeTruthy();
   });
 
+  it('refuses per-run overrides over the 8 KiB RunTask limit, with what to do', async () => {
+    await task({ name: 'big-ecs', command: 'true' });
+    const uuid = await start('big-ecs', { environment: { BIG: 'x'.repeat(9000) } });
+    const ended = await waitForEnd(uuid);
+    expect(ended).toMatchObject({ status: 'FAILED', stop_reason: 'FAILED_TO_START', failure: { code: 'OVERRIDES_TOO_LARGE', fault: 'config' } });
+    expect(ended.failure.message).toMatch(/at most 8192/);
+    expect(proxy.calls('RunTask')).toBe(0);
+  });
+
   it('resolves a RunTask whose answer was lost by finding the task, not by launching again', async () => {
     await task({ name: 'dropped-ecs', command: 'true' });
     proxy.inject({ action: 'RunTask', times: 1, respond: 'forward-then-drop' });
@@ -509,6 +518,12 @@ describe.runIf(await motoAvailable())('aws-ecs executor against moto', () => {
     expect(proxy.calls('DescribeTasks')).toBe(Math.ceil(1000 / 100));
     expect(proxy.calls()).toBe(10);
     expect(observations.filter((o) => o.state === 'running')).toHaveLength(1000);
+
+    // A task ECS does not know: still starting right after launch, lost once that grace is over.
+    const ghost = { ...handles[0]!, task_arn: 'arn:aws:ecs:us-east-1:123456789012:task/berth/0000000000000000' };
+    const [fresh, old] = await executor.observe([ghost, { ...ghost, launched_at: Date.now() - 10 * 60_000 }]);
+    expect(fresh).toEqual({ state: 'pending' });
+    expect(old).toMatchObject({ state: 'lost', message: expect.stringMatching(/ECS no longer knows task/) });
     await executor.close();
   }, 120_000);
 });
