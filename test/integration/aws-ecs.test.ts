@@ -326,6 +326,24 @@ describe.runIf(await motoAvailable())('aws-ecs executor against moto', () => {
     expect((await waitForEnd(uuid)).status).toBe('SUCCEEDED');
   });
 
+  it('retries a concurrent registration of the family, and throttled log reads', async () => {
+    await task({ name: 'contended-ecs', command: 'true' });
+    proxy.inject({
+      action: 'RegisterTaskDefinition',
+      times: 2,
+      respond: { status: 400, body: { __type: 'ClientException', message: 'Too many concurrent attempts to create a new revision of the specified family.' } },
+    });
+    const uuid = await start('contended-ecs');
+    const arn = await taskArnOf(uuid);
+    expect(proxy.calls('RegisterTaskDefinition')).toBe(3);
+    proxy.inject({ action: 'GetLogEvents', times: 2, respond: { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } } });
+    const page = await t.request('GET', `/api/v1/task_executions/${uuid}/logs`);
+    expect(page.status).toBe(200);
+    expect(proxy.calls('GetLogEvents')).toBe(3);
+    await finish(arn, 0);
+    expect((await waitForEnd(uuid)).status).toBe('SUCCEEDED');
+  });
+
   it('fails clearly when RunTask keeps failing or is denied, leaving nothing RUNNING', async () => {
     await task({ name: 'throttled-ecs', command: 'true' });
     proxy.inject({ action: 'RunTask', times: Infinity, respond: { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } } });
