@@ -11,13 +11,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { AwsEcsRunEnvironmentSpec } from '../src/domain/run-environment.js';
 import { EcsClientFactory } from '../src/executors/aws-ecs/ecs-clients.js';
 import { EcsExecutor } from '../src/executors/aws-ecs/ecs-executor.js';
 import type { EcsHandle } from '../src/executors/aws-ecs/ecs-executor.js';
 import { startAwsProxy } from '../test/support/aws-proxy.js';
-import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../test/support/moto.js';
+import { awsTestConfig, defaultNetwork, motoAvailable, runBulkTasks, startMoto } from '../test/support/moto.js';
 
 export interface ObserveRow {
   tasks: number;
@@ -123,35 +123,18 @@ export async function benchObserve(): Promise<ObserveRow[] | null> {
     const net = await defaultNetwork(moto.endpoint);
     const ecs = new ECSClient({ ...awsTestConfig(moto.endpoint), maxAttempts: 1 });
     await ecs.send(new CreateClusterCommand({ clusterName: 'bench' }));
-    const td = await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: 'bench',
-        networkMode: 'awsvpc',
-        requiresCompatibilities: ['FARGATE'],
-        cpu: '256',
-        memory: '512',
-        containerDefinitions: [{ name: 'main', image: 'x', memoryReservation: 512 }],
-      }),
-    );
-    const arns: string[] = [];
+    ecs.destroy();
     const env = envFor(proxy.endpoint, net.subnets, net.securityGroups);
+    const { taskArns: arns } = await runBulkTasks(moto.endpoint, {
+      cluster: 'bench',
+      subnets: env.subnets,
+      securityGroups: env.security_groups,
+      count: 1000,
+    });
     for (const size of [100, 1000]) {
-      while (arns.length < size) {
-        const run = await ecs.send(
-          new RunTaskCommand({
-            cluster: 'bench',
-            taskDefinition: td.taskDefinition!.taskDefinitionArn,
-            count: 10,
-            launchType: 'FARGATE',
-            networkConfiguration: { awsvpcConfiguration: { subnets: env.subnets, securityGroups: env.security_groups } },
-          }),
-        );
-        arns.push(...(run.tasks ?? []).map((t) => t.taskArn!));
-      }
       const { calls, ms } = await observeOnce(env, handlesFor(arns.slice(0, size)), () => proxy.calls('DescribeTasks'));
       rows.push({ tasks: size, calls, perTaskDesignCalls: size, cycleMs: ms, against: 'moto' });
     }
-    ecs.destroy();
   } finally {
     await proxy.stop();
     await moto.stop();

@@ -37,15 +37,18 @@ export class InstanceRegistry {
     this.loop = new Loop('instance heartbeat', options.heartbeatMs, () => this.beat(), ctx.log);
   }
 
-  async start(): Promise<number> {
-    const now = this.ctx.clock.now();
-    await this.ctx.store.registerInstance({
+  private register(now: number): Promise<void> {
+    return this.ctx.store.registerInstance({
       id: this.ctx.instanceId,
       hostname: this.ctx.hostname,
       pid: process.pid,
       started_at: now,
       heartbeat_at: now,
     });
+  }
+
+  async start(): Promise<number> {
+    await this.register(this.ctx.clock.now());
     const adopted = await this.adoptDead();
     this.loop.start();
     return adopted;
@@ -62,13 +65,7 @@ export class InstanceRegistry {
     const alive = await this.ctx.store.heartbeatInstance(this.ctx.instanceId, now);
     if (!alive) {
       this.ctx.log.warn('this server was presumed dead by another (heartbeats too late); registering again');
-      await this.ctx.store.registerInstance({
-        id: this.ctx.instanceId,
-        hostname: this.ctx.hostname,
-        pid: process.pid,
-        started_at: now,
-        heartbeat_at: now,
-      });
+      await this.register(now);
     }
     await this.adoptDead();
     return false;

@@ -2,7 +2,7 @@ import { coerceError } from '../domain/errors.js';
 import type { Executor, StartRequest } from '../executors/executor.js';
 import type { ExecutionRecord, RunEnvironmentRecord, TaskRecord } from '../store/store.js';
 import type { ServerContext } from './context.js';
-import { Loop } from './loop.js';
+import { Loop, LoopRunner } from './loop.js';
 import type { AttemptFinisher } from './attempt-finisher.js';
 
 /** Least time between two launcher passes (ms). */
@@ -50,8 +50,8 @@ export function buildStartRequest(
  * idempotent per token. If this server dies in between, the monitor of whoever adopts the
  * execution asks the executor what the token started (`recover`) and starts it only if nothing.
  */
-export class Launcher {
-  private readonly loop: Loop;
+export class Launcher extends LoopRunner {
+  protected readonly loop: Loop;
   /** Executions whose start is in progress in this process (the monitor leaves them alone). */
   readonly inFlight = new Set<string>();
 
@@ -60,24 +60,9 @@ export class Launcher {
     private readonly finisher: AttemptFinisher,
     private readonly options: LauncherOptions,
   ) {
+    super();
     // A burst of starts (each wakes it) is claimed in batches, at most one pass per MIN_PASS_GAP_MS.
     this.loop = new Loop('launcher', options.intervalMs, () => this.pass(), ctx.log, Math.min(MIN_PASS_GAP_MS, options.intervalMs));
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  wake(): void {
-    this.loop.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  get stats() {
-    return this.loop.stats;
   }
 
   private async pass(): Promise<boolean> {

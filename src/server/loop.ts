@@ -83,3 +83,24 @@ export class Loop {
     }
   }
 }
+
+/** A part of the server that runs as one Loop: start, wake, stop, and its counters. */
+export abstract class LoopRunner {
+  protected abstract readonly loop: Loop;
+
+  start(): void {
+    this.loop.start();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  get stats(): LoopStats {
+    return this.loop.stats;
+  }
+}

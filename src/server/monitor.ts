@@ -7,7 +7,7 @@ import type { ExecutionRecord, ObservedExecution, TaskRecord } from '../store/st
 import type { AttemptFinisher } from './attempt-finisher.js';
 import type { ServerContext } from './context.js';
 import type { Launcher } from './launcher.js';
-import { Loop } from './loop.js';
+import { Loop, LoopRunner } from './loop.js';
 
 export interface MonitorOptions {
   intervalMs: number;
@@ -35,8 +35,8 @@ const STOP_RESEND_SLACK_MS = 15_000;
  * requests, the end of an attempt (final status or retry), executions whose start was cut short
  * by a crash (recovered through the launch token), and executions that vanished (ABANDONED).
  */
-export class Monitor {
-  private readonly loop: Loop;
+export class Monitor extends LoopRunner {
+  protected readonly loop: Loop;
   private lastRecoveryAt = Number.NEGATIVE_INFINITY;
   private recoveryRequested = true;
   private lastFullPassAt = Number.NEGATIVE_INFINITY;
@@ -50,26 +50,15 @@ export class Monitor {
     private readonly launcher: Launcher,
     options: MonitorOptions,
   ) {
+    super();
     this.intervalMs = options.intervalMs;
     this.loop = new Loop('monitor', options.intervalMs, () => this.pass(), ctx.log, Math.min(MIN_PASS_GAP_MS, options.intervalMs));
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
   /** Look at every execution soon (a stop request, an adoption, …). */
-  wake(): void {
+  override wake(): void {
     this.fullRequested = true;
     this.loop.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  get stats() {
-    return this.loop.stats;
   }
 
   private async pass(): Promise<boolean> {

@@ -4,7 +4,7 @@
  * observation, failures, stop, timeouts, logs, retries, and bad input.
  */
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateClusterCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { EcsExecutor } from '../../src/executors/aws-ecs/ecs-executor.js';
 import type { EcsHandle } from '../../src/executors/aws-ecs/ecs-executor.js';
 import { startAwsProxy } from '../support/aws-proxy.js';
 import type { AwsProxy } from '../support/aws-proxy.js';
-import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../support/moto.js';
+import { awsTestConfig, defaultNetwork, motoAvailable, runBulkTasks, startMoto } from '../support/moto.js';
 import type { DefaultNetwork, Moto } from '../support/moto.js';
 import { startTestServer, TEST_ADMIN_KEY } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
@@ -488,43 +488,20 @@ describe.runIf(await motoAvailable())('aws-ecs executor against moto', () => {
 
   it('observes 1,000 running tasks with ceil(1000/100) DescribeTasks calls', async () => {
     const env = AwsEcsRunEnvironmentSpec.parse(envSpec());
-    const td = await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: 'bulk',
-        networkMode: 'awsvpc',
-        requiresCompatibilities: ['FARGATE'],
-        cpu: '256',
-        memory: '512',
-        containerDefinitions: [{ name: 'main', image: 'x', memoryReservation: 512 }],
-      }),
-    );
-    const handles: EcsHandle[] = [];
-    for (let i = 0; i < 100; i++) {
-      const run = await ecs.send(
-        new RunTaskCommand({
-          cluster: 'berth',
-          taskDefinition: td.taskDefinition!.taskDefinitionArn,
-          count: 10,
-          launchType: 'FARGATE',
-          networkConfiguration: { awsvpcConfiguration: { subnets: env.subnets, securityGroups: env.security_groups } },
-        }),
-      );
-      for (const task of run.tasks ?? []) {
-        handles.push({
-          executor: 'aws-ecs',
-          run_environment_uuid: 'bulk-env',
-          region: 'us-east-1',
-          cluster: 'berth',
-          task_arn: task.taskArn!,
-          task_definition_arn: task.taskDefinitionArn!,
-          launch_token: `bulk-${handles.length}`,
-          container: 'main',
-          log_group: '/berth/ecs',
-          log_stream: 'x',
-          launched_at: Date.now(),
-        });
-      }
-    }
+    const bulk = await runBulkTasks(moto.endpoint, { cluster: 'berth', subnets: env.subnets, securityGroups: env.security_groups, count: 1000 });
+    const handles: EcsHandle[] = bulk.taskArns.map((taskArn, i) => ({
+      executor: 'aws-ecs',
+      run_environment_uuid: 'bulk-env',
+      region: 'us-east-1',
+      cluster: 'berth',
+      task_arn: taskArn,
+      task_definition_arn: bulk.taskDefinitionArn,
+      launch_token: `bulk-${i}`,
+      container: 'main',
+      log_group: '/berth/ecs',
+      log_stream: 'x',
+      launched_at: Date.now(),
+    }));
     expect(handles).toHaveLength(1000);
     const executor = new EcsExecutor({
       runEnvironment: async () => ({ uuid: 'bulk-env', name: 'ecs', settings: env }),

@@ -324,3 +324,44 @@ export async function startMoto(): Promise<Moto> {
   }
   throw lastError;
 }
+
+/**
+ * Starts `count` Fargate tasks in moto directly (ten per RunTask, which moto allows), for tests
+ * and benchmarks that need many running tasks; returns their ARNs and the definition's ARN.
+ */
+export async function runBulkTasks(
+  endpoint: string,
+  options: { cluster: string; subnets: string[]; securityGroups: string[]; count: number; family?: string },
+): Promise<{ taskArns: string[]; taskDefinitionArn: string }> {
+  const { ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } = await import('@aws-sdk/client-ecs');
+  const ecs = new ECSClient({ ...awsTestConfig(endpoint), maxAttempts: 1 });
+  try {
+    const td = await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: options.family ?? 'bulk',
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '256',
+        memory: '512',
+        containerDefinitions: [{ name: 'main', image: 'x', memoryReservation: 512 }],
+      }),
+    );
+    const taskDefinitionArn = td.taskDefinition!.taskDefinitionArn!;
+    const taskArns: string[] = [];
+    while (taskArns.length < options.count) {
+      const run = await ecs.send(
+        new RunTaskCommand({
+          cluster: options.cluster,
+          taskDefinition: taskDefinitionArn,
+          count: Math.min(10, options.count - taskArns.length),
+          launchType: 'FARGATE',
+          networkConfiguration: { awsvpcConfiguration: { subnets: options.subnets, securityGroups: options.securityGroups } },
+        }),
+      );
+      taskArns.push(...(run.tasks ?? []).map((t) => t.taskArn!));
+    }
+    return { taskArns, taskDefinitionArn };
+  } finally {
+    ecs.destroy();
+  }
+}
