@@ -10,6 +10,7 @@ import { registerRunEnvironments } from './commands/run-environments.js';
 import { registerServer } from './commands/server.js';
 import { registerStop } from './commands/stop.js';
 import { registerTasks } from './commands/tasks.js';
+import { registerVerify } from './commands/verify.js';
 import { CliError, EXIT, ExitRequest } from './errors.js';
 
 export const CLI_VERSION = '0.1.0';
@@ -43,7 +44,8 @@ Examples:
   $ berth executions ls --status FAILED
   $ berth executions show <uuid>       # status, attempts; the ECS task, logs and console link
   $ berth logs <execution-uuid> -f
-  $ berth tasks prune-revisions etl    # deregister old ECS task definitions (aws-ecs)`,
+  $ berth tasks prune-revisions etl    # deregister old ECS task definitions (aws-ecs)
+  $ berth verify prod --task etl       # check the AWS setup before the first run (aws-ecs)`,
   );
   registerServer(program);
   registerApply(program);
@@ -54,6 +56,7 @@ Examples:
   registerLogs(program);
   registerStop(program);
   registerKeys(program);
+  registerVerify(program);
   return program;
 }
 

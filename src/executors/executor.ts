@@ -148,6 +148,13 @@ export interface Executor {
    */
   pruneRevisions?(request: PruneRequest): Promise<PruneResult>;
 
+  /**
+   * Optional preflight of a Run Environment (and one of its Tasks) with the credentials and
+   * endpoint `start` would use: one check per thing, every check run even when others fail.
+   * Never throws for a failed check; throws only for settings it cannot read at all.
+   */
+  verify?(request: VerifyRequest): Promise<VerifyResult>;
+
   /** Releases resources; running processes are left running (a restarted server re-attaches). */
   close(): Promise<void>;
 }
@@ -164,4 +171,24 @@ export interface PruneRequest {
 export interface PruneResult {
   kept: string[];
   removed: string[];
+}
+
+export interface VerifyRequest {
+  runEnvironment: StartRequest['runEnvironment'];
+  /** A Task to check as well (its secrets, image, size): its stored spec. */
+  task?: { uuid: string; name: string; spec: Record<string, unknown> };
+}
+
+export type VerifyStatus = 'pass' | 'fail' | 'warn' | 'skip';
+
+/** One line of a preflight. A failing `message` names the thing; `fix` says what to change. */
+export interface VerifyCheck {
+  name: string;
+  status: VerifyStatus;
+  message: string;
+  fix?: string;
+}
+
+export interface VerifyResult {
+  checks: VerifyCheck[];
 }

@@ -7,6 +7,7 @@ import { ACTIVE_STATUSES } from '../domain/execution-status.js';
 import { RunEnvironmentSpec } from '../domain/run-environment.js';
 import { checkEcsTask, checkLocalTask } from '../domain/ecs-task.js';
 import { TaskSpec } from '../domain/task.js';
+import type { VerifyCheck } from '../executors/executor.js';
 import { isUniqueViolation } from '../store/sql-store.js';
 import type { RunEnvironmentRecord, Store, TaskRecord } from '../store/store.js';
 import type { ServerContext } from './context.js';
@@ -151,6 +152,50 @@ export class CatalogService {
       inUse: await this.ctx.store.listDefinitionArnsInUse(env.uuid),
       dryRun,
     });
+  }
+
+  /**
+   * `berth verify`: the executor checks the Run Environment (and one of its Tasks) with the
+   * credentials and endpoint it launches with. Failed checks are a result, not an error.
+   */
+  async verify(ref: string, taskRef?: string): Promise<{
+    ok: boolean;
+    run_environment: { uuid: string; name: string };
+    task?: { uuid: string; name: string };
+    checks: VerifyCheck[];
+  }> {
+    const env = await this.requireRunEnvironment(ref);
+    if (env.kind !== 'aws-ecs') {
+      throw new BerthError(
+        'UNSUPPORTED_FOR_KIND',
+        `Run Environment "${env.name}" is ${env.kind}: its Tasks run on the Berth host, so there is no AWS setup to verify. verify checks aws-ecs Run Environments.`,
+      );
+    }
+    const task = taskRef === undefined ? null : await this.requireTask(taskRef);
+    if (task && task.run_environment_uuid !== env.uuid) {
+      const actual = await this.ctx.store.getRunEnvironment(task.run_environment_uuid);
+      throw validationError('VALIDATION_FAILED', [
+        {
+          path: 'task',
+          message: `Task "${task.name}" runs in Run Environment "${actual?.name ?? task.run_environment_uuid}", not "${env.name}"; verify that one with --task ${task.name}`,
+          code: 'custom',
+        },
+      ]);
+    }
+    const executor = this.ctx.executors.get(env.kind);
+    if (!executor?.verify) {
+      throw new BerthError('EXECUTOR_DISABLED', `This server does not run "${env.kind}" Tasks, so it cannot verify Run Environment "${env.name}".`);
+    }
+    const { checks } = await executor.verify({
+      runEnvironment: { uuid: env.uuid, name: env.name, kind: env.kind, settings: env.spec as Record<string, unknown> },
+      ...(task ? { task: { uuid: task.uuid, name: task.name, spec: task.spec as Record<string, unknown> } } : {}),
+    });
+    return {
+      ok: !checks.some((c) => c.status === 'fail'),
+      run_environment: { uuid: env.uuid, name: env.name },
+      ...(task ? { task: { uuid: task.uuid, name: task.name } } : {}),
+      checks,
+    };
   }
 
   async deleteRunEnvironment(ref: string): Promise<void> {

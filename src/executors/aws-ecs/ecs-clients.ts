@@ -11,7 +11,17 @@ export type Credentials = ConstructorParameters<typeof ECSClient>[0] extends inf
     : never
   : never;
 
+/** Region, endpoint and credentials of a Run Environment's clients, for building more clients like them. */
+export interface AwsClientConfig {
+  region: string;
+  maxAttempts: number;
+  endpoint?: string;
+  credentials?: Credentials;
+}
+
 export interface EcsClients {
+  /** The settings these clients were built with (shared credentials: one assumed-role session). */
+  config: AwsClientConfig;
   ecs: ECSClient;
   logs: CloudWatchLogsClient;
   /** Shared by every RunTask through these credentials and region. */
@@ -50,8 +60,9 @@ export class EcsClientFactory {
           clientConfig: { region: env.region, ...endpoint, ...(this.options.defaultCredentials ? { credentials: this.options.defaultCredentials } : {}) },
         })
       : this.options.defaultCredentials;
-    const config = { region: env.region, maxAttempts: 1, ...endpoint, ...(credentials ? { credentials } : {}) };
+    const config: AwsClientConfig = { region: env.region, maxAttempts: 1, ...endpoint, ...(credentials ? { credentials } : {}) };
     clients = {
+      config,
       ecs: new ECSClient(config),
       logs: new CloudWatchLogsClient(config),
       launches: new TokenBucket(env.launch_rate.burst, env.launch_rate.per_second),

@@ -28,12 +28,15 @@ import type {
   RecoverKey,
   StartRequest,
   StartResult,
+  VerifyRequest,
+  VerifyResult,
 } from '../executor.js';
 import { backoffMs, classifyAwsError, DEFAULT_RETRY, describeAwsError, sleep, withRetry } from './aws-calls.js';
 import type { RetryOptions } from './aws-calls.js';
 import { EcsClientFactory } from './ecs-clients.js';
 import type { EcsClients } from './ecs-clients.js';
 import { observeEcsTask } from './ecs-status.js';
+import { verifyEcsEnvironment, VERIFY_RETRY } from './ecs-verify.js';
 import { buildTaskDefinition, familyOf, HASH_TAG, logGroupOf } from './task-definition.js';
 import type { BuiltDefinition } from './task-definition.js';
 
@@ -581,6 +584,17 @@ export class EcsExecutor implements Executor {
       }
     }
     return { kept, removed };
+  }
+
+  /** `berth verify`: checks the Run Environment (and Task) with the clients launches use (ecs-verify.ts). */
+  async verify(request: VerifyRequest): Promise<VerifyResult> {
+    const env = this.settingsOf(request.runEnvironment.settings);
+    const task = request.task ? TaskSpec.parse({ ...request.task.spec, run_environment: request.runEnvironment.name }) : null;
+    const checks = await verifyEcsEnvironment(env, task, this.clients.for(env).config, {
+      retry: this.options.retry ?? VERIFY_RETRY,
+      wait: this.wait,
+    });
+    return { checks };
   }
 
   async close(): Promise<void> {

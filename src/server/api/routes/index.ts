@@ -5,11 +5,13 @@ import { healthRoutes } from './health.js';
 import { runEnvironmentRoutes } from './run-environments.js';
 import { taskExecutionRoutes } from './task-executions.js';
 import { taskRoutes } from './tasks.js';
+import { verifyRoutes } from './verify.js';
 
 /** Every API route. The app registers exactly these and the OpenAPI document describes exactly these. */
 export const ALL_ROUTES: readonly RouteDefinition[] = [
   ...healthRoutes,
   ...runEnvironmentRoutes,
+  ...verifyRoutes,
   ...taskRoutes,
   ...taskExecutionRoutes,
   ...apiKeyRoutes,
