@@ -2,12 +2,14 @@ import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply.js';
+import { registerAws } from './commands/aws.js';
 import { registerExecutions } from './commands/executions.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
 import { registerRunEnvironments } from './commands/run-environments.js';
 import { registerServer } from './commands/server.js';
+import { registerSetup } from './commands/setup-aws.js';
 import { registerStop } from './commands/stop.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerVerify } from './commands/verify.js';
@@ -56,6 +58,8 @@ Examples:
   registerLogs(program);
   registerStop(program);
   registerKeys(program);
+  registerSetup(program);
+  registerAws(program);
   registerVerify(program);
   return program;
 }

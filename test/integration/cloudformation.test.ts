@@ -24,7 +24,7 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import type { RouteTable, Subnet } from '@aws-sdk/client-ec2';
-import { DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, DescribeClustersCommand, ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
 import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -421,6 +421,22 @@ Outputs:
     expect(t.Parameters.LogGroupName.Default).toMatch(/^\/berth\//);
   });
 
+  it('cluster.yaml creates the cluster only with CreateCluster=true, and names the existing one otherwise', () => {
+    const t = template('cluster.yaml');
+    expect(t.Parameters.CreateCluster).toMatchObject({ Type: 'String', Default: 'true', AllowedValues: ['true', 'false'] });
+    expect(t.Conditions.CreatesCluster).toEqual({ 'Fn::Equals': [{ Ref: 'CreateCluster' }, 'true'] });
+    expect(t.Resources.Cluster.Condition).toBe('CreatesCluster');
+    // Nothing else in the stack depends on the cluster: the roles and the log group stay.
+    for (const [logicalId, r] of Object.entries<Cfn>(t.Resources)) {
+      if (logicalId !== 'Cluster') expect(r.Condition === 'CreatesCluster', logicalId).toBe(false);
+    }
+    expect(t.Outputs.ClusterName.Value).toEqual({ 'Fn::If': ['CreatesCluster', { Ref: 'Cluster' }, { Ref: 'ClusterName' }] });
+    expect(t.Outputs.ClusterArn.Value['Fn::If'][0]).toBe('CreatesCluster');
+    expect(t.Outputs.ClusterArn.Value['Fn::If'][2]).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/${ClusterName}',
+    });
+  });
+
   it('control-role.yaml: every statement stays within CONTROL_ROLE_ALLOWED_ACTIONS, and together they cover it', () => {
     const t = template('control-role.yaml');
     const policies = controlRolePolicies(t);
@@ -785,6 +801,28 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
       expect(outputs.LogGroupName).toBe('/berth/test');
       const groupTags = await logs.send(new ListTagsForResourceCommand({ resourceArn: groups[0]!.arn!.replace(/:\*$/, '') }));
       expect(groupTags.tags).toMatchObject({ Project: 'berth', 'berth:managed-by': 'cloudformation' });
+    });
+
+    it('CreateCluster=false: uses the existing cluster (creates none) and still creates the roles and the log group', async () => {
+      await ecs.send(new CreateClusterCommand({ clusterName: 'existing-analytics' }));
+      const before = (await ecs.send(new ListClustersCommand({}))).clusterArns ?? [];
+      const { outputs, resources } = await deploy('cluster-existing', 'cluster.yaml', {
+        ClusterName: 'existing-analytics',
+        CreateCluster: 'false',
+        LogGroupName: '/berth/existing',
+      });
+      expect(resources.Cluster).toBeUndefined();
+      // (moto lists the skipped conditional resource without a logical id; no resource is a cluster.)
+      expect(Object.keys(resources).filter((id) => id !== 'undefined').sort()).toEqual(['ExecutionRole', 'TaskLogGroup', 'TaskRole']);
+      const types = (await cfn.send(new DescribeStackResourcesCommand({ StackName: 'cluster-existing' }))).StackResources!.map((r) => r.ResourceType);
+      expect(types).not.toContain('AWS::ECS::Cluster');
+      expect((await ecs.send(new ListClustersCommand({}))).clusterArns ?? []).toEqual(before);
+      expect(outputs.ClusterName).toBe('existing-analytics');
+      expect(outputs.ClusterArn).toBe(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/existing-analytics`);
+      expect((await iam.send(new GetRoleCommand({ RoleName: resources.ExecutionRole! }))).Role!.Arn).toBe(outputs.ExecutionRoleArn);
+      expect((await iam.send(new GetRoleCommand({ RoleName: resources.TaskRole! }))).Role!.Arn).toBe(outputs.TaskRoleArn);
+      const groups = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/berth/existing' }))).logGroups ?? [];
+      expect(groups.map((g) => g.logGroupName)).toEqual(['/berth/existing']);
     });
 
     it('adds kms:Decrypt through Secrets Manager and SSM only when a key is given', async () => {
