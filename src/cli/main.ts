@@ -47,6 +47,7 @@ Examples:
   $ berth executions show <uuid>       # status, attempts; the ECS task, logs and console link
   $ berth logs <execution-uuid> -f
   $ berth tasks prune-revisions etl    # deregister old ECS task definitions (aws-ecs)
+  $ berth setup aws                    # create or reuse network, cluster and roles; register the Run Environment
   $ berth verify prod --task etl       # check the AWS setup before the first run (aws-ecs)`,
   );
   registerServer(program);

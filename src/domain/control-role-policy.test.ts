@@ -80,6 +80,8 @@ describe('controlRolePolicy', () => {
   });
 
   it('grants exactly the actions Berth calls (and, per feature, the ones it will)', () => {
+    // Written out by hand; src/executors/aws-ecs/control-role-calls.test.ts checks the same against
+    // the SDK calls in the executor's source.
     expect(actionsOf(controlRolePolicy(input)).sort()).toEqual(
       [
         'ecs:RegisterTaskDefinition',
@@ -95,6 +97,15 @@ describe('controlRolePolicy', () => {
         'logs:CreateLogGroup',
         'logs:TagResource',
         'logs:GetLogEvents',
+        // berth verify (read-only)
+        'ecs:DescribeClusters',
+        'ec2:DescribeSubnets',
+        'ec2:DescribeSecurityGroups',
+        'iam:GetRole',
+        'logs:DescribeLogGroups',
+        'secretsmanager:DescribeSecret',
+        'ssm:DescribeParameters',
+        'ecr:DescribeImages',
       ].sort(),
     );
     const all = actionsOf(controlRolePolicy({ ...input, features: { services: true, eventBridgeSchedules: true } }));
@@ -124,8 +135,19 @@ describe('controlRolePolicy', () => {
       'arn:aws:logs:eu-west-1:123456789012:log-group:/berth/prod:*',
       'arn:aws:logs:eu-west-1:123456789012:log-group:/berth/prod:log-stream:*',
       'arn:aws:events:eu-west-1:123456789012:rule/berth-*',
+      'arn:aws:logs:eu-west-1:123456789012:log-group:*',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:berth/*',
+      'arn:aws:ecr:eu-west-1:123456789012:repository/*',
     ]);
-    const starOnly = new Set(['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition', 'ecs:ListTasks']);
+    const starOnly = new Set([
+      'ecs:DescribeTaskDefinition',
+      'ecs:ListTaskDefinitions',
+      'ecs:DeregisterTaskDefinition',
+      'ecs:ListTasks',
+      'ec2:DescribeSubnets',
+      'ec2:DescribeSecurityGroups',
+      'ssm:DescribeParameters',
+    ]);
     for (const s of policy.Statement) {
       const actions = [s.Action].flat();
       for (const action of actions) expect(action).not.toMatch(/[*?]/);
@@ -278,7 +300,7 @@ describe('checkControlRolePolicy', () => {
     for (const grant of CONTROL_ROLE_ALLOWED_ACTIONS) {
       for (const action of grant.actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
       // Only the calls AWS cannot scope may use a bare "*", and PassRole never goes unconditioned.
-      if (grant.resources.includes('*')) expect(['TaskDefinitionCallsWithoutResourceScope', 'ListTasksInTheCluster']).toContain(grant.sid);
+      if (grant.resources.includes('*')) expect(['TaskDefinitionCallsWithoutResourceScope', 'ListTasksInTheCluster', 'VerifyTheNetwork', 'VerifyParameters']).toContain(grant.sid);
       if (grant.actions.includes('iam:PassRole')) expect(grant.condition).toBeDefined();
     }
   });

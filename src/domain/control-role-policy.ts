@@ -45,6 +45,7 @@ export const CONTROL_ROLE_PLACEHOLDERS = [
   'ExecutionRoleArn',
   'TaskRoleArn',
   'ScheduleRulePrefix',
+  'SecretNamePrefix',
 ] as const;
 export type ControlRolePlaceholder = (typeof CONTROL_ROLE_PLACEHOLDERS)[number];
 
@@ -82,6 +83,7 @@ const TASK_DEFINITIONS = `${ARN}:ecs:\${Region}:\${Account}:task-definition/\${T
 const CLUSTER_TASKS = `${ARN}:ecs:\${Region}:\${Account}:task/\${ClusterName}/*`;
 const CLUSTER_SERVICES = `${ARN}:ecs:\${Region}:\${Account}:service/\${ClusterName}/*`;
 const LOG_GROUP = `${ARN}:logs:\${Region}:\${Account}:log-group:\${LogGroup}`;
+const SECRETS = `${ARN}:secretsmanager:\${Region}:\${Account}:secret:\${SecretNamePrefix}*`;
 const IN_CLUSTER = { ArnEquals: { 'ecs:cluster': CLUSTER_ARN } } as const;
 
 /**
@@ -150,6 +152,48 @@ export const CONTROL_ROLE_ALLOWED_ACTIONS: readonly ControlRoleGrant[] = [
     why: '`berth logs` and the logs API read the task\'s stream.',
   },
   {
+    sid: 'VerifyTheCluster',
+    actions: ['ecs:DescribeClusters'],
+    resources: [CLUSTER_ARN],
+    why: '`berth verify`: the cluster exists, is ACTIVE and has Fargate capacity providers.',
+  },
+  {
+    sid: 'VerifyTheNetwork',
+    actions: ['ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'],
+    resources: ['*'],
+    why: '`berth verify`: the subnets exist in one VPC and the security groups are in it. EC2 Describe calls support no resource scoping, so only "*" works.',
+  },
+  {
+    sid: 'VerifyTheTaskRoles',
+    actions: ['iam:GetRole'],
+    resources: ['${ExecutionRoleArn}', '${TaskRoleArn}'],
+    why: '`berth verify`: the execution and task roles exist and trust ecs-tasks.amazonaws.com; only those two roles.',
+  },
+  {
+    sid: 'VerifyTheLogGroup',
+    actions: ['logs:DescribeLogGroups'],
+    resources: [`${ARN}:logs:\${Region}:\${Account}:log-group:*`],
+    why: '`berth verify`: the log group exists or can be created. DescribeLogGroups is authorised on all groups of the region (names and settings, never log events).',
+  },
+  {
+    sid: 'VerifyBerthSecrets',
+    actions: ['secretsmanager:DescribeSecret'],
+    resources: [SECRETS],
+    why: '`berth verify`: a Task\'s Secrets Manager secrets exist. DescribeSecret returns metadata, never the value; only secrets under the prefix the execution role may read.',
+  },
+  {
+    sid: 'VerifyParameters',
+    actions: ['ssm:DescribeParameters'],
+    resources: ['*'],
+    why: '`berth verify`: a Task\'s SSM parameters exist. DescribeParameters returns names and metadata, never values, and supports no resource scoping.',
+  },
+  {
+    sid: 'VerifyEcrImages',
+    actions: ['ecr:DescribeImages'],
+    resources: [`${ARN}:ecr:\${Region}:\${Account}:repository/*`],
+    why: '`berth verify`: a Task\'s ECR image tag exists (repositories of the Run Environment\'s account and region).',
+  },
+  {
     sid: 'ManageServicesInTheCluster',
     feature: 'services',
     actions: ['ecs:CreateService', 'ecs:UpdateService', 'ecs:DeleteService', 'ecs:DescribeServices'],
@@ -209,11 +253,14 @@ export interface ControlRolePolicyInput {
   features?: ControlRoleFeatures;
   /** Prefix of EventBridge rule names, with `eventBridgeSchedules`. (Default: berth-) */
   scheduleRulePrefix?: string;
+  /** Prefix of the Secrets Manager secret names Tasks use (cluster.yaml's SecretNamePrefix). (Default: berth/) */
+  secretNamePrefix?: string;
 }
 
 const ACCOUNT_PATTERN = /^\d{12}$/;
 const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const RULE_PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const SECRET_PREFIX_PATTERN = /^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,255}$/;
 const LOG_GROUP_PATTERN = /^[.\-_/#A-Za-z0-9]{1,512}$/;
 
 function invalid(issues: string[]): never {
@@ -228,6 +275,7 @@ export function controlRoleBindings(input: ControlRolePolicyInput): ControlRoleB
   const issues: string[] = [];
   const prefix = input.taskDefinitionPrefix ?? 'berth-';
   const rulePrefix = input.scheduleRulePrefix ?? 'berth-';
+  const secretPrefix = input.secretNamePrefix ?? 'berth/';
   if (!ACCOUNT_PATTERN.test(input.accountId)) issues.push(`accountId "${input.accountId}" must be 12 digits`);
   if (!REGION_PATTERN.test(input.region)) issues.push(`region "${input.region}" is not an AWS region code`);
   if (!CLUSTER_NAME_PATTERN.test(input.cluster) && !CLUSTER_ARN_PATTERN.test(input.cluster)) {
@@ -239,6 +287,9 @@ export function controlRoleBindings(input: ControlRolePolicyInput): ControlRoleB
   }
   if (!PREFIX_PATTERN.test(prefix)) issues.push(`taskDefinitionPrefix "${prefix}" must be 1-64 letters, digits, "-" or "_"`);
   if (!RULE_PREFIX_PATTERN.test(rulePrefix)) issues.push(`scheduleRulePrefix "${rulePrefix}" must be 1-64 letters, digits, ".", "-" or "_"`);
+  if (!SECRET_PREFIX_PATTERN.test(secretPrefix)) {
+    issues.push(`secretNamePrefix "${secretPrefix}" must be a name prefix without a leading slash, e.g. berth/ or myteam/berth-`);
+  }
   if (!LOG_GROUP_PATTERN.test(input.logGroup)) issues.push(`logGroup "${input.logGroup}" is not a log group name`);
   for (const [field, arn] of [['executionRoleArn', input.executionRoleArn], ['taskRoleArn', input.taskRoleArn]] as const) {
     if (arn !== undefined && !ROLE_ARN_PATTERN.test(arn)) issues.push(`${field} "${arn}" is not an IAM role ARN`);
@@ -254,6 +305,7 @@ export function controlRoleBindings(input: ControlRolePolicyInput): ControlRoleB
     ExecutionRoleArn: input.executionRoleArn,
     ...(input.taskRoleArn ? { TaskRoleArn: input.taskRoleArn } : {}),
     ScheduleRulePrefix: rulePrefix,
+    SecretNamePrefix: secretPrefix,
   };
 }
 
@@ -321,7 +373,7 @@ export function controlRolePolicy(input: ControlRolePolicyInput): IamPolicyDocum
  */
 export function controlRolePolicyInput(
   env: Pick<AwsEcsRunEnvironmentSpec, 'name' | 'region' | 'cluster' | 'task_definition_prefix' | 'execution_role_arn' | 'task_role_arn' | 'log_group'>,
-  options: { accountId?: string; features?: ControlRoleFeatures; scheduleRulePrefix?: string } = {},
+  options: { accountId?: string; features?: ControlRoleFeatures; scheduleRulePrefix?: string; secretNamePrefix?: string } = {},
 ): ControlRolePolicyInput {
   const accountId =
     options.accountId ??
@@ -337,6 +389,7 @@ export function controlRolePolicyInput(
     logGroup: env.log_group ?? `/berth/${env.name}`,
     ...(options.features ? { features: options.features } : {}),
     ...(options.scheduleRulePrefix ? { scheduleRulePrefix: options.scheduleRulePrefix } : {}),
+    ...(options.secretNamePrefix ? { secretNamePrefix: options.secretNamePrefix } : {}),
   };
 }
 

@@ -95,6 +95,7 @@ describe('berth aws iam-policy', () => {
     ExecutionRoleArn: EXECUTION,
     TaskRoleArn: TASK_ROLE,
     ScheduleRulePrefix: 'berth-',
+    SecretNamePrefix: 'berth/',
   };
 
   it('prints the minimal policy for the Run Environment: nothing in excess, nothing missing', async () => {
@@ -120,6 +121,20 @@ describe('berth aws iam-policy', () => {
     const bad = await runCli(['aws', 'iam-policy', '--run-env', 'prod', '--account-id', '12345'], { env });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/accountId "12345" must be 12 digits/);
+  });
+
+  it('--secret-prefix scopes the secrets verify may look up, and is checked', async () => {
+    const r = await runCli(['aws', 'iam-policy', '--run-env', 'prod', '--secret-prefix', 'team-a/'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const policy = JSON.parse(r.stdout);
+    expect(checkControlRolePolicy(policy, { bindings: { ...bindings, SecretNamePrefix: 'team-a/' } })).toEqual({ excess: [], missing: [] });
+    expect(r.stdout).toContain('arn:aws:secretsmanager:eu-west-1:210987654321:secret:team-a/*');
+    // Against the default prefix the same grant is in excess: the check compares resources exactly.
+    expect(checkControlRolePolicy(policy, { bindings }).excess.join('\n')).toMatch(/secretsmanager:DescribeSecret/);
+
+    const bad = await runCli(['aws', 'iam-policy', '--run-env', 'prod', '--secret-prefix', '/leading-slash*'], { env });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/secretNamePrefix "\/leading-slash\*" must be a name prefix without a leading slash/);
   });
 
   it('a local Run Environment, or one that does not exist, is a clear error', async () => {

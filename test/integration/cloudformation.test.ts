@@ -247,6 +247,7 @@ const TEMPLATE_BINDINGS: ControlRoleBindings = {
   ExecutionRoleArn: '${ExecutionRoleArn}',
   TaskRoleArn: '${TaskRoleArn}',
   ScheduleRulePrefix: '${ScheduleRulePrefix}',
+  SecretNamePrefix: '${SecretNamePrefix}',
 };
 const FEATURE_CONDITIONS: Record<string, { feature: keyof ControlRoleFeatures; parameter: string }> = {
   ServicesEnabled: { feature: 'services', parameter: 'EnableServices' },
@@ -861,6 +862,7 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
       ExecutionRoleArn: EXECUTION,
       ...(taskRole ? { TaskRoleArn: taskRole } : {}),
       ScheduleRulePrefix: 'berth-',
+      SecretNamePrefix: 'berth/',
     });
     async function inlinePolicies(roleName: string) {
       const names = (await iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];

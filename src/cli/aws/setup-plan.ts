@@ -132,6 +132,7 @@ export function controlRoleStack(
       // The Run Environment's own log group: the role may create and read it and nothing else
       // under /berth/ (the grant is on the prefix, so a group whose name starts the same is included).
       LogGroupPrefix: cluster.LogGroupName,
+      SecretNamePrefix: a.secretNamePrefix,
       EnableServices: String(a.services),
       EnableEventBridgeSchedules: String(a.eventBridgeSchedules),
       RoleName: controlRoleName(a.runEnvironment),

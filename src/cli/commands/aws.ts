@@ -22,6 +22,7 @@ interface IamPolicyFlags extends CommonFlags {
   accountId?: string;
   services?: boolean;
   eventbridge?: boolean;
+  secretPrefix?: string;
 }
 
 /** `berth aws templates [--out DIR]`: list the CloudFormation templates, or write them out. */
@@ -92,6 +93,7 @@ function registerIamPolicy(aws: Command): void {
     .option('--account-id <id>', "the 12-digit account (default: the cluster ARN's, else the execution role's)")
     .option('--services', 'include the grants for Tasks that run as ECS services')
     .option('--eventbridge', 'include the grants for schedules kept as EventBridge rules')
+    .option('--secret-prefix <prefix>', 'Secrets Manager names verify may look up (cluster.yaml SecretNamePrefix)', 'berth/')
     .option('--url <url>', 'Berth server URL (default: $BERTH_URL, else the config file, else http://127.0.0.1:7878)');
   command.addHelpText(
     'after',
@@ -117,6 +119,7 @@ Examples:
       const input = controlRolePolicyInput(env, {
         ...(flags.accountId !== undefined ? { accountId: flags.accountId } : {}),
         features: { services: flags.services === true, eventBridgeSchedules: flags.eventbridge === true },
+        ...(flags.secretPrefix !== undefined ? { secretNamePrefix: flags.secretPrefix } : {}),
       });
       out.printJson(controlRolePolicy(input));
     } catch (error) {
