@@ -179,6 +179,11 @@ nat_gateways: Single
     );
     const applied = await h.berth(['apply', '-f', berthYaml]);
     expect(applied.code, applied.stderr).toBe(0);
+    // berth verify passes on what the wizard built, for the Run Environment and the Task.
+    const verified = await h.berth(['verify', 'prod', '--task', 'hello-aws']);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/subnets/);
+    expect(verified.stdout).not.toMatch(/FAIL/);
     const running = h.spawnBerth(['run', 'hello-aws', '--wait']);
     const taskArn = await waitFor(async () => {
       const page = (await h.t.request('GET', '/api/v1/task_executions?task=hello-aws')).body;
