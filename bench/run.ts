@@ -8,8 +8,10 @@
  * 2. Status updates: PATCH /api/v1/task_executions/{uuid}/?content=false (what wrappers send as
  *    heartbeats and progress) from 32 keep-alive connections, on SQLite and on PostgreSQL.
  *
+ * 3. berth-wrap's start-up overhead (bench/wrapper.ts).
+ *
  * The server runs from the build (`dist/`), as users run it. Options: `--executions N`,
- * `--patch-seconds S`, `--no-write` (print only), `--skip-postgres`.
+ * `--patch-seconds S`, `--no-write` (print only), `--skip-postgres`, `--skip-wrapper`.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import pg from 'pg';
 import { benchObserve } from './ecs.js';
+import { benchWrapperOverhead, wrapperGoals, wrapperSection } from './wrapper.js';
 import type { LaunchResult } from './ecs.js';
 import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../test/support/moto.js';
 
@@ -450,6 +453,9 @@ async function main() {
     postgres = await benchPatches('postgres');
     console.log(postgres);
   }
+  console.log('berth-wrap: start-up overhead…');
+  const wrapper = args.includes('--skip-wrapper') ? null : await benchWrapperOverhead(15);
+  console.log(wrapper);
   console.log('aws-ecs: observe cycles…');
   const observe = args.includes('--skip-ecs') ? null : await benchObserve();
   console.log(observe);
@@ -547,6 +553,8 @@ and region) is the limit; Berth's token bucket keeps RunTask within it.`
       : 'Not measured: moto is not available here.'
   }
 
+${wrapperSection(wrapper)}
+
 ## Goals
 
 - Status updates on SQLite: ${fmt(sqlite.perSecond, 0)}/s against a goal of 2,000/s — **${sqlite.perSecond >= 2000 ? 'met' : 'not met'}**.
@@ -556,7 +564,7 @@ and region) is the limit; Berth's token bucket keeps RunTask within it.`
       : ` About a third is the fork of each runner (the spawner's share); the server's share is spread over
   the HTTP request, about ten SQLite statements per execution (create, claim, handle, finish), and
   the launcher's and monitor's work; see docs/performance.md.`
-  }
+  }${wrapperGoals(wrapper)}
 `;
   if (WRITE) {
     fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), doc);
