@@ -14,7 +14,7 @@ import { readTaskDefinitionFile, resolveTaskDefinitionFile } from './task-defini
 
 /** One change `apply` made (or would make), as `POST /api/v1/apply` returns it. */
 export interface ApplyChange {
-  kind: 'run_environment' | 'task';
+  kind: 'run_environment' | 'task' | 'workflow';
   name: string;
   action: 'create' | 'update' | 'unchanged';
   fields: { field: string; before: unknown; after: unknown }[];
@@ -166,12 +166,12 @@ export function fromTaskDefinitionFile(issue: CliIssue, sources: ReadonlyMap<num
   return { path: `tasks[${match[1]}].task_definition_file`, message: `${source}: ${inner ? `${inner}: ` : ''}${issue.message}` };
 }
 
-/** Issues in file order: run_environments before tasks, then by index (stable otherwise). */
+/** Issues in file order: run_environments, tasks, workflows, then by index (stable otherwise). */
 function sortIssues(issues: readonly CliIssue[]): CliIssue[] {
   const key = (path: string): [number, number] => {
-    const m = /^(run_environments|tasks)\[(\d+)\]/.exec(path);
+    const m = /^(run_environments|tasks|workflows)\[(\d+)\]/.exec(path);
     if (!m) return [0, 0];
-    return [m[1] === 'run_environments' ? 1 : 2, Number(m[2])];
+    return [m[1] === 'run_environments' ? 1 : m[1] === 'tasks' ? 2 : 3, Number(m[2])];
   };
   return issues
     .map((issue, order) => ({ issue, order, key: key(issue.path) }))

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply.js';
 import { registerAws } from './commands/aws.js';
+import { registerEvents } from './commands/events.js';
 import { registerExecutions } from './commands/executions.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLogs } from './commands/logs.js';
@@ -13,6 +14,9 @@ import { registerSetup } from './commands/setup-aws.js';
 import { registerStop } from './commands/stop.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerVerify } from './commands/verify.js';
+import { registerRunWorkflow } from './commands/run-workflow.js';
+import { registerWorkflowExecutions } from './commands/workflow-executions.js';
+import { registerWorkflows } from './commands/workflows.js';
 import { CliError, EXIT, ExitRequest } from './errors.js';
 
 export const CLI_VERSION = '0.1.0';
@@ -46,6 +50,9 @@ Examples:
   $ berth executions ls --status FAILED
   $ berth executions show <uuid>       # status, attempts; the ECS task, logs and console link
   $ berth logs <execution-uuid> -f
+  $ berth run-workflow nightly --wait  # start a Workflow; exit 0 if it succeeded
+  $ berth workflow-executions show <uuid>  # the graph with each node's state
+  $ berth events ls --since 24h        # missed scheduled runs, missing heartbeats, failed starts
   $ berth tasks prune-revisions etl    # deregister old ECS task definitions (aws-ecs)
   $ berth setup aws                    # create or reuse network, cluster and roles; register the Run Environment
   $ berth verify prod --task etl       # check the AWS setup before the first run (aws-ecs)`,
@@ -58,6 +65,10 @@ Examples:
   registerExecutions(program);
   registerLogs(program);
   registerStop(program);
+  registerWorkflows(program);
+  registerRunWorkflow(program);
+  registerWorkflowExecutions(program);
+  registerEvents(program);
   registerKeys(program);
   registerSetup(program);
   registerAws(program);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideAttemptOutcome } from './attempt-outcome.js';
+import { decideAttemptOutcome, decideReportedOutcome, statusAfterStopDelivered } from './attempt-outcome.js';
 import type { ExecutionSnapshot } from './attempt-outcome.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { retryDelayMs, hasRetriesLeft } from './retry-policy.js';
@@ -135,5 +135,100 @@ describe('retry policy', () => {
     expect([1, 2, 3, 4].map((n) => retryDelayMs(policy, n))).toEqual([1000, 10_000, 50_000, 50_000]);
     expect(hasRetriesLeft(policy, 5)).toBe(true);
     expect(hasRetriesLeft(policy, 6)).toBe(false);
+  });
+});
+
+describe('decideAttemptOutcome with a wrapper report (docs/protocol.md)', () => {
+  const reported = (status: string, exit_code: number | null, over: Partial<ExecutionSnapshot> = {}) =>
+    running({ wrapper_report: { status: status as ExecutionSnapshot['status'], exit_code }, ...over });
+  const noExitCode = { type: 'EXIT' as const, code: 'NO_EXIT_CODE', message: 'ECS stopped the task without an exit code.', fault: 'infrastructure' as const };
+  const ecsWithoutExitCode = { kind: 'exited', exitCode: null, signal: null, timedOut: false, failure: noExitCode } as const;
+
+  it('uses the wrapper\'s status and exit code when the executor has no exit code (ECS gave none)', () => {
+    expect(decideAttemptOutcome(reported('SUCCEEDED', 0), ecsWithoutExitCode, noRetry, null, NOW)).toMatchObject({
+      attemptStatus: 'SUCCEEDED',
+      exitCode: 0,
+      failure: null,
+    });
+    const failed = decideAttemptOutcome(reported('FAILED', 3), ecsWithoutExitCode, noRetry, null, NOW);
+    expect(failed).toMatchObject({ attemptStatus: 'FAILED', exitCode: 3, failedAttempts: 1 });
+    expect(failed.failure?.message).toContain('exited with code 3');
+    // Without a report the same observation is a failure with ECS's explanation.
+    expect(decideAttemptOutcome(running(), ecsWithoutExitCode, noRetry, null, NOW)).toMatchObject({ attemptStatus: 'FAILED', failure: noExitCode });
+  });
+
+  it("keeps the executor's exit code when it has one, and a failure seen by either side wins", () => {
+    // The wrapper said it succeeded, but the process exited 2: the executor's view wins.
+    const exitedBadly = decideAttemptOutcome(reported('SUCCEEDED', 0), exited(2), noRetry, null, NOW);
+    expect(exitedBadly).toMatchObject({ attemptStatus: 'FAILED', exitCode: 2 });
+    expect(exitedBadly.failure?.message).toContain('exited with code 2');
+    expect(decideAttemptOutcome(reported('SUCCEEDED', 0), exited(null, 'SIGKILL'), noRetry, null, NOW).failure).toMatchObject({ signal: 'SIGKILL' });
+    // The wrapper saw a failure the container's exit code hides (proc_wrapper exits 0 after SIGTERM).
+    const aborted = decideAttemptOutcome(reported('ABORTED', 1), exited(0), { ...noRetry, max_retries: 3 }, null, NOW);
+    expect(aborted).toMatchObject({ attemptStatus: 'ABORTED', exitCode: 0, retry: null, failedAttempts: 0 });
+    expect(aborted.failure).toMatchObject({ code: 'ABORTED', signal: 'SIGTERM' });
+    expect(decideAttemptOutcome(reported('FAILED', 3), exited(3), noRetry, null, NOW)).toMatchObject({ attemptStatus: 'FAILED', exitCode: 3 });
+    expect(decideAttemptOutcome(reported('SUCCEEDED', 0), exited(0), noRetry, null, NOW)).toMatchObject({ attemptStatus: 'SUCCEEDED', exitCode: 0 });
+  });
+
+  it("a wrapper's own timeout is TERMINATED_AFTER_TIME_OUT, retried only with retry_on_timeout", () => {
+    const policy = { ...noRetry, max_retries: 2 };
+    const timedOut = decideAttemptOutcome(reported('TERMINATED_AFTER_TIME_OUT', 1), exited(1), policy, null, NOW);
+    expect(timedOut).toMatchObject({ attemptStatus: 'TERMINATED_AFTER_TIME_OUT', timedOutAttempts: 1, retry: null, stopReason: 'MAX_EXECUTION_TIME_EXCEEDED' });
+    expect(timedOut.failure).toMatchObject({ type: 'TIMEOUT', code: 'WRAPPER_TIMEOUT' });
+    expect(decideAttemptOutcome(reported('TERMINATED_AFTER_TIME_OUT', 1), exited(1), { ...policy, retry_on_timeout: true }, null, NOW).retry).not.toBeNull();
+  });
+
+  it('retries a failure once, by the Task\'s policy, whoever saw it', () => {
+    const policy = { ...noRetry, max_retries: 1 };
+    const o = decideAttemptOutcome(reported('FAILED', 3), exited(3), policy, null, NOW);
+    expect(o).toMatchObject({ attemptStatus: 'FAILED', failedAttempts: 1, retry: { launchAfter: NOW + 10_000 } });
+  });
+
+  it("Berth's own decisions come first: a requested stop, its timeout, marked done, a start failure", () => {
+    expect(decideAttemptOutcome(reported('ABORTED', 1, { status: 'STOPPING', stop_reason: 'MANUAL' }), exited(0), noRetry, null, NOW).attemptStatus).toBe('STOPPED');
+    expect(
+      decideAttemptOutcome(reported('SUCCEEDED', 0, { status: 'STOPPING', stop_reason: 'MAX_EXECUTION_TIME_EXCEEDED' }), exited(0), noRetry, 5, NOW).attemptStatus,
+    ).toBe('TERMINATED_AFTER_TIME_OUT');
+    expect(decideAttemptOutcome(reported('FAILED', 1, { status: 'MARKED_DONE' }), exited(1), noRetry, null, NOW).attemptStatus).toBe(
+      'EXITED_AFTER_MARKED_DONE',
+    );
+  });
+
+  it('a lost attempt ends as the wrapper reported, if it did; a RUNNING report changes nothing', () => {
+    const lost = { kind: 'lost', message: 'runner gone' } as const;
+    expect(decideAttemptOutcome(reported('SUCCEEDED', 0), lost, noRetry, null, NOW)).toMatchObject({ attemptStatus: 'SUCCEEDED', exitCode: 0 });
+    expect(decideAttemptOutcome(reported('RUNNING', null), lost, noRetry, null, NOW).attemptStatus).toBe('ABANDONED');
+    expect(decideAttemptOutcome(reported('RUNNING', 7), exited(0), noRetry, null, NOW)).toMatchObject({ attemptStatus: 'SUCCEEDED', exitCode: 0 });
+  });
+});
+
+describe('decideReportedOutcome (runs Berth did not start)', () => {
+  it("takes the wrapper's status, with a failure a person can read", () => {
+    expect(decideReportedOutcome({ status: 'RUNNING', stop_reason: null }, { status: 'SUCCEEDED', exit_code: 0 })).toEqual({
+      status: 'SUCCEEDED',
+      failure: null,
+      exitCode: 0,
+      stopReason: null,
+    });
+    const failed = decideReportedOutcome({ status: 'RUNNING', stop_reason: null }, { status: 'FAILED', exit_code: -9 });
+    expect(failed).toMatchObject({ status: 'FAILED', exitCode: -9 });
+    expect(failed.failure).toMatchObject({ type: 'SIGNAL', signal: 'SIGKILL' });
+    expect(decideReportedOutcome({ status: 'RUNNING', stop_reason: null }, { status: 'TERMINATED_AFTER_TIME_OUT', exit_code: null })).toMatchObject({
+      status: 'TERMINATED_AFTER_TIME_OUT',
+      stopReason: 'MAX_EXECUTION_TIME_EXCEEDED',
+    });
+    expect(decideReportedOutcome({ status: 'RUNNING', stop_reason: null }, { status: 'EXITED_AFTER_MARKED_DONE', exit_code: 4 }).status).toBe('FAILED');
+  });
+
+  it('keeps what Berth decided: marked done, a requested stop', () => {
+    expect(decideReportedOutcome({ status: 'MARKED_DONE', stop_reason: null }, { status: 'SUCCEEDED', exit_code: 0 }).status).toBe('EXITED_AFTER_MARKED_DONE');
+    expect(decideReportedOutcome({ status: 'STOPPING', stop_reason: 'MANUAL' }, { status: 'ABORTED', exit_code: 1 })).toMatchObject({
+      status: 'STOPPED',
+      stopReason: 'MANUAL',
+      failure: null,
+    });
+    expect(statusAfterStopDelivered('MANUAL')).toBe('STOPPED');
+    expect(statusAfterStopDelivered('MAX_EXECUTION_TIME_EXCEEDED')).toBe('TERMINATED_AFTER_TIME_OUT');
   });
 });

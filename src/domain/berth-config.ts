@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RunEnvironmentSpec } from './run-environment.js';
 import { TaskSpec } from './task.js';
+import { WorkflowSpec } from './workflow.js';
 
 /**
  * The declarative configuration file, `berth.yaml`. Field names are the API's. `berth apply`
@@ -11,9 +12,10 @@ export const BerthConfig = z
     version: z.literal(1, { message: 'version must be 1 (the only format so far)' }).default(1),
     run_environments: z.array(RunEnvironmentSpec).default([]),
     tasks: z.array(TaskSpec).default([]),
+    workflows: z.array(WorkflowSpec).default([]).describe('Workflows: Tasks chained by transitions (docs/workflows.md).'),
   })
   .superRefine((doc, ctx) => {
-    const seen = (kind: 'run_environments' | 'tasks', items: { name: string }[]) => {
+    const seen = (kind: 'run_environments' | 'tasks' | 'workflows', items: { name: string }[]) => {
       const first = new Map<string, number>();
       items.forEach((item, index) => {
         const earlier = first.get(item.name);
@@ -28,6 +30,7 @@ export const BerthConfig = z
     };
     seen('run_environments', doc.run_environments);
     seen('tasks', doc.tasks);
+    seen('workflows', doc.workflows);
   })
   .describe('Berth declarative configuration (berth.yaml).');
 export type BerthConfig = z.infer<typeof BerthConfig>;

@@ -44,6 +44,21 @@ export const ERROR_CATALOGUE = {
   TASK_NOT_FOUND: { status: 404, description: 'No Task has this uuid or name.' },
   TASK_EXECUTION_NOT_FOUND: { status: 404, description: 'No Task Execution has this uuid.' },
   API_KEY_NOT_FOUND: { status: 404, description: 'No API key has this uuid or prefix.' },
+  WORKFLOW_NOT_FOUND: { status: 404, description: 'No Workflow has this uuid or name.' },
+  WORKFLOW_EXECUTION_NOT_FOUND: { status: 404, description: 'No Workflow Execution has this uuid.' },
+  WORKFLOW_HAS_ACTIVE_EXECUTIONS: {
+    status: 409,
+    description: 'The Workflow has executions that are still running or stopping; stop them (or wait) before deleting it.',
+  },
+  WORKFLOW_EXECUTION_NOT_RUNNING: {
+    status: 409,
+    description: 'The Workflow Execution has ended already (or is stopping): there is nothing to stop.',
+  },
+  WORKFLOW_EXECUTION_NOT_RETRYABLE: {
+    status: 409,
+    description:
+      'Only a Workflow Execution that ended FAILED, STOPPED or TERMINATED_AFTER_TIME_OUT can be retried; this one succeeded or is still running.',
+  },
   NAME_TAKEN: { status: 409, description: 'Another object of the same kind already has this name.' },
   RUN_ENVIRONMENT_IN_USE: {
     status: 409,
@@ -61,7 +76,12 @@ export const ERROR_CATALOGUE = {
   MAX_CONCURRENCY_REACHED: {
     status: 409,
     description:
-      'The Task already has `max_concurrency` executions in progress and its `on_concurrency_limit` is `reject`.',
+      'The Task already has `max_concurrency` executions in progress: a start when its `on_concurrency_limit` is `reject`, or a wrapper reporting a run (it waits and retries).',
+  },
+  STOP_REQUESTED: {
+    status: 409,
+    description:
+      'A stop of the Task Execution was requested: the answer to a wrapper\'s heartbeat, telling it to end its command (docs/protocol.md).',
   },
   TASK_DISABLED: { status: 409, description: 'The Task is disabled (`enabled: false`); enable it to start it.' },
   TASK_IS_PASSIVE: {

@@ -26,7 +26,7 @@ export const STATUS_DESCRIPTIONS: Record<ExecutionStatus, string> = {
   QUEUED:
     'Berth addition. Accepted, waiting for the launcher: for a free slot under `max_concurrency`, or for the delay before a retry (`launch_after`).',
   MANUALLY_STARTED:
-    'The launcher claimed it and asked the executor to start it; the process (or ECS task) has not been seen running yet.',
+    'The launcher claimed it and asked the executor to start it; the process (or ECS task) has not been seen running yet. Not seen running within the Task\'s start deadline, it is stopped and FAILED (stop reason FAILED_TO_START).',
   RUNNING: 'The process is running (seen by the executor, or reported by the wrapper).',
   STOPPING: 'A stop was requested (by a person, or because of a timeout); Berth is ending the process.',
   SUCCEEDED: 'Finished with exit code 0.',
@@ -98,11 +98,11 @@ export function statusesLeadingTo(to: ExecutionStatus): ExecutionStatus[] {
   return EXECUTION_STATUSES.filter((from) => TRANSITIONS[from].includes(to));
 }
 
-export const RUN_REASONS = ['EXPLICIT_START', 'SCHEDULED_START', 'EXPLICIT_RETRY', 'REPORTED'] as const;
+export const RUN_REASONS = ['EXPLICIT_START', 'SCHEDULED_START', 'EXPLICIT_RETRY', 'REPORTED', 'WORKFLOW'] as const;
 export const RunReason = z
   .enum(RUN_REASONS)
   .describe(
-    'Why it ran: EXPLICIT_START (API/CLI/dashboard), SCHEDULED_START (a schedule), EXPLICIT_RETRY (a person retried a finished execution), REPORTED (a wrapper reported a run Berth did not start).',
+    'Why it ran: EXPLICIT_START (API/CLI/dashboard), SCHEDULED_START (a schedule), EXPLICIT_RETRY (a person retried a finished execution), REPORTED (a wrapper reported a run Berth did not start), WORKFLOW (a Workflow Execution started it for one of its task instances).',
   );
 export type RunReason = z.infer<typeof RunReason>;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Environment, Name, Timestamp, Uuid } from './common.js';
 import { Secrets } from './run-environment.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { parseSchedule } from './schedule.js';
 
 const Command = z
   .union([
@@ -53,6 +54,24 @@ export const Sidecar = z.strictObject({
 });
 
 /** Fields of a Task, as written in `berth.yaml` and sent to `POST /api/v1/tasks/` (an upsert by name). */
+/** What a fire does while an earlier run of the same Task (or Workflow) is still in progress. */
+export const ScheduleOverlapPolicy = z.enum(['skip', 'queue']);
+export type ScheduleOverlapPolicy = z.infer<typeof ScheduleOverlapPolicy>;
+const ScheduleOverlap = ScheduleOverlapPolicy
+  .default('skip')
+  .describe(
+    'Scheduled starts while an earlier execution is still in progress: skip the fire, or queue a new execution anyway (max_concurrency and on_concurrency_limit then apply). (Default: skip)',
+  );
+
+/** What the scheduler does with fire times it could not act on in time (every server was down). */
+export const ScheduleMissedPolicy = z.enum(['skip', 'run_once']);
+export type ScheduleMissedPolicy = z.infer<typeof ScheduleMissedPolicy>;
+const ScheduleMissed = ScheduleMissedPolicy
+  .default('run_once')
+  .describe(
+    'Fire times missed while no server was running (found more than 60 seconds late): skip them, or run once for all of them together. Never one run per missed fire. (Default: run_once)',
+  );
+
 export const TaskSpecObject = z.strictObject({
   name: Name,
   description: z.string().max(2000).optional().describe('Free text for people.'),
@@ -130,10 +149,18 @@ export const TaskSpecObject = z.strictObject({
   schedule: z
     .string()
     .trim()
-    .min(1)
+    .min(1, { message: 'schedule must not be empty (omit it, or use null, for no schedule)' })
+    .superRefine((text, ctx) => {
+      const parsed = parseSchedule(text);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+    })
     .nullable()
     .default(null)
-    .describe('Schedule expression. Stored and shown; not acted on yet (schedules are planned work).'),
+    .describe(
+      'When the Task is expected to run: 5-field cron ("0 3 * * *"), a macro (@hourly, @daily, @weekly, @monthly, @yearly), AWS cron(0 3 * * ? *) or rate(5 minutes); cron forms may start with TZ=<IANA zone> (e.g. "TZ=Europe/Paris 0 3 * * *"; otherwise UTC). rate also takes seconds, rate(30 seconds). Berth starts a non-passive, enabled Task at each fire time (run reason SCHEDULED_START; docs/schedules.md). For passive Tasks, a run not reported within max_schedule_lateness_seconds is recorded as a MISSED_SCHEDULED_RUN event (docs/liveness.md).',
+    ),
+  schedule_overlap: ScheduleOverlap,
+  schedule_missed: ScheduleMissed,
   image: z
     .string()
     .min(1)
@@ -160,12 +187,44 @@ export const TaskSpecObject = z.strictObject({
     .optional()
     .describe('Path of a task definition JSON file, relative to the berth.yaml; berth apply reads it into task_definition.'),
   heartbeat_interval_seconds: z
-    .number()
-    .int()
-    .positive()
+    .number({ message: 'heartbeat_interval_seconds must be a number of seconds' })
+    .int({ message: 'heartbeat_interval_seconds must be a whole number of seconds' })
+    .positive({ message: 'heartbeat_interval_seconds must be more than 0 (omit it, or use null, for no heartbeat check)' })
+    .max(7 * 24 * 3600, { message: 'heartbeat_interval_seconds must be at most 604800 (7 days)' })
     .nullable()
     .default(null)
-    .describe('How often the wrapper reports while running. Stored; missing-heartbeat detection is planned work.'),
+    .describe(
+      'How often a running execution reports (a wrapper\'s PATCH is a heartbeat). When set, an in-progress execution silent for longer than this plus max_heartbeat_lateness_seconds is ABANDONED with stop reason MISSING_HEARTBEAT, and stopped if Berth started it. Null: heartbeats are not checked. (Default: none)',
+    ),
+  max_heartbeat_lateness_seconds: z
+    .number({ message: 'max_heartbeat_lateness_seconds must be a number of seconds' })
+    .int({ message: 'max_heartbeat_lateness_seconds must be a whole number of seconds' })
+    .min(0, { message: 'max_heartbeat_lateness_seconds must be 0 or more seconds' })
+    .max(7 * 24 * 3600, { message: 'max_heartbeat_lateness_seconds must be at most 604800 (7 days)' })
+    .nullable()
+    .default(null)
+    .describe(
+      'How late a heartbeat may be before the execution is given up. Null: the heartbeat interval, at least 60. Needs heartbeat_interval_seconds.',
+    ),
+  start_deadline_seconds: z
+    .number({ message: 'start_deadline_seconds must be a number of seconds' })
+    .int({ message: 'start_deadline_seconds must be a whole number of seconds' })
+    .positive({ message: 'start_deadline_seconds must be more than 0 (omit it, or use null, for the default)' })
+    .max(24 * 3600, { message: 'start_deadline_seconds must be at most 86400 (1 day)' })
+    .nullable()
+    .default(null)
+    .describe(
+      'How long a launched execution may take to be seen RUNNING (by the executor, or a wrapper\'s report) before it FAILED with stop reason FAILED_TO_START and its process or ECS task is stopped. Null: 60 for local Tasks, 600 for aws-ecs Tasks (image pulls and Fargate capacity can take minutes).',
+    ),
+  max_schedule_lateness_seconds: z
+    .number({ message: 'max_schedule_lateness_seconds must be a number of seconds' })
+    .int({ message: 'max_schedule_lateness_seconds must be a whole number of seconds' })
+    .min(10, { message: 'max_schedule_lateness_seconds must be at least 10 seconds' })
+    .max(7 * 24 * 3600, { message: 'max_schedule_lateness_seconds must be at most 604800 (7 days)' })
+    .default(600)
+    .describe(
+      'Passive Tasks with a schedule: how long after an expected run Berth waits for it to be reported before it records a MISSED_SCHEDULED_RUN event. (Default: 600)',
+    ),
 });
 
 /** Cross-field rules a Task must satisfy beyond field types. */
@@ -180,6 +239,13 @@ export const TaskSpec = TaskSpecObject.superRefine((task, ctx) => {
   }
   if (task.task_definition !== undefined && task.task_definition_file !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['task_definition_file'], message: 'give task_definition or task_definition_file, not both' });
+  }
+  if (task.max_heartbeat_lateness_seconds !== null && task.heartbeat_interval_seconds === null) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['max_heartbeat_lateness_seconds'],
+      message: 'max_heartbeat_lateness_seconds needs heartbeat_interval_seconds: without an interval no heartbeat is expected, so none can be late',
+    });
   }
   if (task.max_retry_delay_seconds !== null && task.max_retry_delay_seconds < task.retry_delay_seconds) {
     ctx.addIssue({

@@ -1,4 +1,5 @@
 import { decideAttemptOutcome } from '../domain/attempt-outcome.js';
+import { decideLivenessOutcome } from '../domain/liveness.js';
 import type { AttemptEnd } from '../domain/attempt-outcome.js';
 import { retryPolicyOf } from '../domain/task.js';
 import type { ExecutionPatch, ExecutionRecord } from '../store/store.js';
@@ -25,7 +26,10 @@ export class AttemptFinisher {
     const policy = task
       ? retryPolicyOf(task.spec)
       : { max_retries: 0, retry_delay_seconds: 0, retry_backoff_multiplier: 1, max_retry_delay_seconds: null, retry_on_timeout: false };
-    const outcome = decideAttemptOutcome(execution, end, policy, task?.spec.timeout_seconds ?? null, now);
+    // A stop Berth decided for liveness (missing heartbeat, start deadline) decides the outcome itself.
+    const outcome =
+      decideLivenessOutcome(execution, end, policy, now) ??
+      decideAttemptOutcome(execution, end, policy, execution.task_overrides?.timeout_seconds ?? task?.spec.timeout_seconds ?? null, now);
     const finishedAt = times.finishedAt ?? now;
     const startedAt = times.startedAt ?? execution.started_at;
     const attempts = [
@@ -56,6 +60,8 @@ export class AttemptFinisher {
         owner_instance: null,
         executor_handle: null,
         stop_sent_at: null,
+        // The wrapper's report was about the attempt that ended; the next one reports afresh.
+        wrapper_report: null,
       } satisfies ExecutionPatch);
     } else {
       Object.assign(patch, {
@@ -73,6 +79,8 @@ export class AttemptFinisher {
         setTimeout(() => this.ctx.wakeLauncher(), delay + 5).unref();
       } else {
         this.ctx.log.info('execution ended', { ...fields, reason: outcome.failure?.message });
+        // A Workflow Execution may be waiting for it.
+        this.ctx.wakeWorkflows?.();
       }
     }
     return updated;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import { scopeAllows } from '../domain/api-key.js';
 import type { ApiKeyScope, CreateApiKeyRequest } from '../domain/api-key.js';
 import { BerthError } from '../domain/errors.js';
@@ -28,6 +29,26 @@ export class Principal {
         'INSUFFICIENT_SCOPE',
         `This needs a ${need} key; ${this.label} has scope ${this.scope}.`,
         { required: need, scope: this.scope },
+      );
+    }
+  }
+
+  /**
+   * Whether a wrapper with this key may create a passive Task at all (its auto-create): admin
+   * and developer keys may, reporter keys only with `may_create_passive_tasks`. Where it may is
+   * `assertMayCreatePassiveTaskIn`.
+   */
+  get mayCreatePassiveTasks(): boolean {
+    return this.scope !== 'reporter' || this.key?.may_create_passive_tasks === true;
+  }
+
+  /** A reporter key creates passive Tasks only in its own Run Environment. */
+  assertMayCreatePassiveTaskIn(env: { uuid: string; name: string }): void {
+    if (this.scope === 'reporter' && this.key?.run_environment_uuid && this.key.run_environment_uuid !== env.uuid) {
+      throw new BerthError(
+        'INSUFFICIENT_SCOPE',
+        `${this.label} may only create Tasks in its own Run Environment, not in "${env.name}". Point the wrapper at its key's Run Environment, or use a key made for "${env.name}".`,
+        { scope: this.scope },
       );
     }
   }
@@ -73,7 +94,7 @@ export class ApiKeyService {
    * Creates a key and returns it with its plain value: the only time the value exists outside the
    * caller's hands. `value` lets an operator choose it (BERTH_ADMIN_API_KEY).
    */
-  async create(request: CreateApiKeyRequest, value?: string): Promise<{ record: ApiKeyRecord; key: string }> {
+  async create(request: z.input<typeof CreateApiKeyRequest>, value?: string): Promise<{ record: ApiKeyRecord; key: string }> {
     let runEnvironmentUuid: string | null = null;
     if (request.run_environment) {
       const env = await this.ctx.store.getRunEnvironment(request.run_environment);
@@ -90,6 +111,7 @@ export class ApiKeyService {
       prefix: generated.prefix,
       key_hash: hashApiKey(generated.key),
       run_environment_uuid: runEnvironmentUuid,
+      may_create_passive_tasks: request.may_create_passive_tasks ?? false,
       created_at: this.ctx.clock.now(),
       last_used_at: null,
       revoked_at: null,

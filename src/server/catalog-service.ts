@@ -11,6 +11,7 @@ import type { VerifyCheck } from '../executors/executor.js';
 import { isUniqueViolation } from '../store/sql-store.js';
 import type { RunEnvironmentRecord, Store, TaskRecord } from '../store/store.js';
 import type { ServerContext } from './context.js';
+import type { TaskForCheck, WorkflowService } from './workflow-service.js';
 
 export interface FieldChange {
   field: string;
@@ -19,7 +20,7 @@ export interface FieldChange {
 }
 
 export interface Change {
-  kind: 'run_environment' | 'task';
+  kind: 'run_environment' | 'task' | 'workflow';
   name: string;
   action: 'create' | 'update' | 'unchanged';
   fields: FieldChange[];
@@ -45,7 +46,11 @@ function validationError(code: 'VALIDATION_FAILED' | 'CONFIG_INVALID', issues: V
 
 /** Run Environments and Tasks: create, replace, delete, and apply a whole `berth.yaml`. */
 export class CatalogService {
-  constructor(private readonly ctx: ServerContext) {}
+  constructor(
+    private readonly ctx: ServerContext,
+    /** Applies the `workflows:` of a berth.yaml (the API's catalog has it). */
+    private readonly workflows?: WorkflowService,
+  ) {}
 
   async requireRunEnvironment(ref: string, store: Store = this.ctx.store): Promise<RunEnvironmentRecord> {
     const env = await store.getRunEnvironment(ref);
@@ -93,6 +98,21 @@ export class CatalogService {
       if (isUniqueViolation(error)) throw new BerthError('NAME_TAKEN', `Task "${spec.name}" was created concurrently; retry.`);
       throw error;
     }
+  }
+
+  /**
+   * Creates a passive Task in `env` unless a Task with that name exists (then returns it, as it
+   * is: a wrapper never changes a Task). For a wrapper's report of a Task Berth does not know;
+   * concurrent reports of the same new name get the one Task. Checks the spec like any other.
+   */
+  async createPassiveTask(input: Record<string, unknown>, env: RunEnvironmentRecord): Promise<{ record: TaskRecord; created: boolean }> {
+    const parsed = TaskSpec.safeParse({ ...input, run_environment: env.name, passive: true });
+    if (!parsed.success) {
+      throw validationError('VALIDATION_FAILED', formatIssues(parsed.error).map((i) => ({ ...i, path: `task.${i.path}` })));
+    }
+    const issues = this.taskIssues(parsed.data, env.spec);
+    if (issues.length) throw validationError('VALIDATION_FAILED', issues);
+    return this.ctx.store.createTaskIfAbsent(parsed.data, env.uuid, this.ctx.clock.now());
   }
 
   /** PATCH: the stored spec with `changes` laid over it, validated as a whole. */
@@ -261,6 +281,11 @@ export class CatalogService {
         const action = !existing ? 'create' : fields.length ? 'update' : 'unchanged';
         changes.push({ kind: 'task', name: spec.name, action, fields: action === 'create' ? [] : fields });
         if (!dryRun && action !== 'unchanged') await store.upsertTask(spec, envRef.uuid!, now);
+      }
+      if (doc.workflows.length > 0) {
+        if (!this.workflows) throw new Error('CatalogService: built without a WorkflowService, it cannot apply workflows');
+        const inDocument = new Map<string, TaskForCheck>(tasks.map((t) => [t.spec.name, { spec: t.spec, env: t.envRef.spec }]));
+        changes.push(...(await this.workflows.apply(store, doc.workflows, inDocument, dryRun)));
       }
       return changes;
     };

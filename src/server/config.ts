@@ -41,6 +41,11 @@ export const ServerConfig = z
     monitorIntervalMs: intFrom(10, 600_000).default(1000),
     /** Milliseconds between launcher passes (new executions also wake it). (Default: 1000) */
     launcherIntervalMs: intFrom(10, 600_000).default(1000),
+    /**
+     * Milliseconds between liveness passes: missing heartbeats, start deadlines, missed scheduled
+     * runs. Detection is at most this late. (Default: 5000)
+     */
+    livenessIntervalMs: intFrom(10, 600_000).default(5000),
     /** Milliseconds between this server's liveness heartbeats in the database. (Default: 5000) */
     instanceHeartbeatMs: intFrom(100, 600_000).default(5000),
     /** A server silent this long (ms) is dead; another adopts its executions. (Default: 30000) */
@@ -96,6 +101,7 @@ const ENV_NAMES: Record<string, keyof ServerConfigInput> = {
   BERTH_ADMIN_API_KEY: 'adminApiKey',
   BERTH_MONITOR_INTERVAL_MS: 'monitorIntervalMs',
   BERTH_LAUNCHER_INTERVAL_MS: 'launcherIntervalMs',
+  BERTH_LIVENESS_INTERVAL_MS: 'livenessIntervalMs',
   BERTH_INSTANCE_HEARTBEAT_MS: 'instanceHeartbeatMs',
   BERTH_INSTANCE_TIMEOUT_MS: 'instanceTimeoutMs',
   BERTH_LAUNCH_BATCH_SIZE: 'launchBatchSize',

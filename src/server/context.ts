@@ -23,4 +23,6 @@ export interface ServerContext {
   wakeLauncher(): void;
   /** Ask the monitor to look now. */
   wakeMonitor(): void;
+  /** Ask the workflow engine to look now (an execution ended). Optional: contexts built without one ignore it. */
+  wakeWorkflows?(): void;
 }

@@ -1,6 +1,7 @@
 import { coerceError } from '../domain/errors.js';
 import type { Executor, StartRequest } from '../executors/executor.js';
 import type { ExecutionRecord, RunEnvironmentRecord, TaskRecord } from '../store/store.js';
+import { withTaskOverrides } from '../domain/workflow.js';
 import type { ServerContext } from './context.js';
 import { Loop, LoopRunner } from './loop.js';
 import type { AttemptFinisher } from './attempt-finisher.js';
@@ -20,7 +21,8 @@ export function buildStartRequest(
   task: TaskRecord,
   env: RunEnvironmentRecord,
 ): StartRequest {
-  const spec = task.spec;
+  // A Workflow's task instance may run the Task with its own cpu, memory or timeout.
+  const spec = withTaskOverrides(task.spec, execution.task_overrides);
   return {
     executionUuid: execution.uuid,
     attempt: execution.attempt,

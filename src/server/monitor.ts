@@ -194,7 +194,7 @@ export class Monitor extends LoopRunner {
           if (!moved) return;
           status = 'RUNNING';
         }
-        const timeout = task?.spec.timeout_seconds ?? null;
+        const timeout = execution.task_overrides?.timeout_seconds ?? task?.spec.timeout_seconds ?? null;
         if (timeout !== null && status === 'RUNNING' && now > startedAt + timeout * 1000 + TIMEOUT_SLACK_MS) {
           const stopping = await this.ctx.store.updateExecutionIf(
             execution.uuid,
@@ -275,6 +275,11 @@ export class Monitor extends LoopRunner {
       );
       this.ctx.log.info('re-attached an execution whose start was interrupted', { execution: execution.uuid });
       this.wake();
+      return;
+    }
+    if (execution.status === 'STOPPING' && (execution.stop_reason === 'FAILED_TO_START' || execution.stop_reason === 'MISSING_HEARTBEAT')) {
+      // Stopped by the liveness pass before anything ran: its reason decides (FAILED, ABANDONED).
+      await this.finisher.finish(execution, { kind: 'lost', message: 'Nothing was started for it.' });
       return;
     }
     if (execution.status === 'STOPPING') {

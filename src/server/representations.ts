@@ -1,5 +1,6 @@
 /** Turns store records into the API's resources (ISO times, names next to uuids, no secrets). */
 import type { ApiKey } from '../domain/api-key.js';
+import { DEFAULT_SCHEDULE_LATENESS_SECONDS } from '../domain/liveness.js';
 import type { RunEnvironment } from '../domain/run-environment.js';
 import type { Task } from '../domain/task.js';
 import type { TaskExecution } from '../domain/task-execution.js';
@@ -47,7 +48,13 @@ export function taskResource(t: TaskRecord, env: { uuid: string; name: string; k
     max_concurrency: s.max_concurrency,
     on_concurrency_limit: s.on_concurrency_limit,
     schedule: s.schedule,
+    schedule_overlap: s.schedule_overlap ?? 'skip',
+    schedule_missed: s.schedule_missed ?? 'run_once',
     heartbeat_interval_seconds: s.heartbeat_interval_seconds,
+    // Specs stored before these fields existed lack them: show their defaults.
+    max_heartbeat_lateness_seconds: s.max_heartbeat_lateness_seconds ?? null,
+    start_deadline_seconds: s.start_deadline_seconds ?? null,
+    max_schedule_lateness_seconds: s.max_schedule_lateness_seconds ?? DEFAULT_SCHEDULE_LATENESS_SECONDS,
     image: s.image ?? null,
     container_name: s.container_name ?? null,
     port_mappings: s.port_mappings ?? null,
@@ -101,6 +108,22 @@ export function executionResource(
     expected_count: e.expected_count,
     last_status_message: e.last_status_message,
     last_heartbeat_at: iso(e.last_heartbeat_at),
+    last_app_heartbeat_at: iso(e.last_app_heartbeat_at),
+    pid: e.pid,
+    other_runtime_metadata: e.other_runtime_metadata ?? null,
+    debug_log_tail: e.debug_log_tail,
+    error_log_tail: e.error_log_tail,
+    wrapper: e.wrapper,
+    wrapper_report: e.wrapper_report
+      ? {
+          status: e.wrapper_report.status,
+          exit_code: e.wrapper_report.exit_code,
+          failed_attempts: e.wrapper_report.failed_attempts,
+          timed_out_attempts: e.wrapper_report.timed_out_attempts,
+          finished_at: iso(e.wrapper_report.finished_at),
+          received_at: iso(e.wrapper_report.received_at),
+        }
+      : null,
     executor:
       e.executor_kind === null
         ? null
@@ -118,6 +141,7 @@ export function apiKeyResource(k: ApiKeyRecord, env: { uuid: string; name: strin
     scope: k.scope,
     prefix: k.prefix,
     run_environment: env,
+    may_create_passive_tasks: k.may_create_passive_tasks,
     created_at: iso(k.created_at),
     last_used_at: iso(k.last_used_at),
     revoked_at: iso(k.revoked_at),

@@ -19,9 +19,12 @@ import type { Clock, ServerContext } from './context.js';
 import { ExecutionService } from './execution-service.js';
 import { InstanceRegistry } from './instance-registry.js';
 import { Launcher } from './launcher.js';
+import { LivenessChecker } from './liveness.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { Monitor } from './monitor.js';
+import { WorkflowEngine } from './workflow-engine.js';
+import { WorkflowService } from './workflow-service.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import type { DataDirLock } from './data-dir-lock.js';
 
@@ -39,6 +42,8 @@ export interface StartOptions {
 /** A running Berth server: store, executors, loops and the HTTP API, started and stopped together. */
 export class BerthServer {
   private closed = false;
+  /** Set once the server is built (kept out of the constructor's long parameter list). */
+  private workflowEngine: WorkflowEngine | null = null;
 
   private constructor(
     readonly config: ServerConfig,
@@ -47,6 +52,7 @@ export class BerthServer {
     readonly app: FastifyInstance,
     private readonly launcher: Launcher,
     private readonly monitor: Monitor,
+    private readonly liveness: LivenessChecker,
     private readonly registry: InstanceRegistry,
     private readonly lock: DataDirLock | null,
     /** The admin key generated on the first start, to be shown once; null otherwise. */
@@ -111,7 +117,7 @@ export class BerthServer {
         );
       }
       // The loops need the context and the context wakes the loops: tie the knot through `loops`.
-      const loops: { launcher?: Launcher; monitor?: Monitor } = {};
+      const loops: { launcher?: Launcher; monitor?: Monitor; workflows?: WorkflowEngine } = {};
       const ctx: ServerContext = {
         store,
         clock,
@@ -121,6 +127,7 @@ export class BerthServer {
         hostname: os.hostname(),
         wakeLauncher: () => loops.launcher?.wake(),
         wakeMonitor: () => loops.monitor?.wake(),
+        wakeWorkflows: () => loops.workflows?.wake(),
       };
       const finisher = new AttemptFinisher(ctx);
       const launcher = new Launcher(ctx, finisher, {
@@ -129,6 +136,7 @@ export class BerthServer {
         concurrency: config.launchConcurrency,
       });
       const monitor = new Monitor(ctx, finisher, launcher, { intervalMs: config.monitorIntervalMs });
+      const liveness = new LivenessChecker(ctx, { intervalMs: config.livenessIntervalMs });
       loops.launcher = launcher;
       loops.monitor = monitor;
       for (const executor of executors.values()) executor.onActivity?.((hint) => monitor.noteActivity(hint));
@@ -139,10 +147,15 @@ export class BerthServer {
       });
       const keys = new ApiKeyService(ctx);
       const executionsService = new ExecutionService(ctx);
+      // Workflow Executions advance on the monitor's rhythm, and at once when an execution ends.
+      const workflowEngine = new WorkflowEngine(ctx, executionsService, { intervalMs: config.monitorIntervalMs });
+      loops.workflows = workflowEngine;
+      const workflows = new WorkflowService(ctx, workflowEngine);
       const services: Services = {
         ctx,
         executions: executionsService,
-        catalog: new CatalogService(ctx),
+        catalog: new CatalogService(ctx, workflows),
+        workflows,
         keys,
         localOnly: config.localOnly,
         health: async () => {
@@ -161,9 +174,12 @@ export class BerthServer {
       const adopted = await registry.start();
       launcher.start();
       monitor.start();
+      workflowEngine.start();
+      liveness.start();
       const app = await buildApp(services);
       await app.listen({ host: config.host, port: config.port });
-      const server = new BerthServer(config, ctx, services, app, launcher, monitor, registry, lock, bootstrap.key, adopted);
+      const server = new BerthServer(config, ctx, services, app, launcher, monitor, liveness, registry, lock, bootstrap.key, adopted);
+      server.workflowEngine = workflowEngine;
       log.info('berth server listening', {
         url: server.url,
         database: store.dialect === 'sqlite' ? path.join(config.dataDir, 'berth.sqlite') : 'postgres',
@@ -189,6 +205,8 @@ export class BerthServer {
     await this.app.close();
     await this.launcher.stop();
     await this.monitor.stop();
+    await this.workflowEngine?.stop();
+    await this.liveness.stop();
     await this.registry.stop().catch((error: unknown) => this.ctx.log.warn('could not deregister', { error }));
     for (const executor of this.ctx.executors.values()) await executor.close();
     await this.ctx.store.close();
@@ -198,6 +216,6 @@ export class BerthServer {
 
   /** Counts for health checks and tests. */
   loopStats() {
-    return { launcher: this.launcher.stats, monitor: this.monitor.stats };
+    return { launcher: this.launcher.stats, monitor: this.monitor.stats, liveness: this.liveness.stats };
   }
 }

@@ -125,6 +125,102 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX task_definition_revisions_arn ON task_definition_revisions (arn)`,
     ],
   },
+  {
+    version: 4,
+    name: 'wrapper protocol: what proc_wrapper reports on executions; reporter keys that may create passive Tasks',
+    statements: [
+      // One column per statement: SQLite's ALTER TABLE adds one at a time.
+      `ALTER TABLE task_executions ADD COLUMN last_app_heartbeat_at BIGINT`,
+      `ALTER TABLE task_executions ADD COLUMN pid BIGINT`,
+      `ALTER TABLE task_executions ADD COLUMN other_runtime_metadata TEXT`,
+      `ALTER TABLE task_executions ADD COLUMN debug_log_tail TEXT`,
+      `ALTER TABLE task_executions ADD COLUMN error_log_tail TEXT`,
+      `ALTER TABLE task_executions ADD COLUMN wrapper TEXT`,
+      `ALTER TABLE task_executions ADD COLUMN wrapper_report TEXT`,
+      `ALTER TABLE api_keys ADD COLUMN may_create_passive_tasks INTEGER NOT NULL DEFAULT 0`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'liveness: when each attempt was launched, the in-progress index, and events',
+    statements: [
+      // The start deadline counts from the claim of the current attempt (created_at would be the
+      // first attempt's, updated_at moves with every change).
+      `ALTER TABLE task_executions ADD COLUMN launched_at BIGINT`,
+      // The liveness pass reads which Tasks have executions in progress from the index alone.
+      `CREATE INDEX task_executions_status_task ON task_executions (status, task_uuid)`,
+      // Events outlive their Task and execution (no foreign keys): they are history.
+      `CREATE TABLE events (
+        uuid TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        task_uuid TEXT,
+        task_name TEXT,
+        execution_uuid TEXT,
+        details TEXT NOT NULL DEFAULT '{}',
+        dedupe_key TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX events_created ON events (created_at, uuid)`,
+      `CREATE INDEX events_task_created ON events (task_uuid, created_at)`,
+      `CREATE INDEX events_type_created ON events (type, created_at)`,
+      `CREATE INDEX events_execution ON events (execution_uuid)`,
+    ],
+  },
+  {
+    version: 6,
+    name: 'workflows: definitions, executions, the link from task executions to their instance; per-execution task overrides',
+    statements: [
+      `CREATE TABLE workflows (
+        uuid TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        version INTEGER NOT NULL,
+        spec TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+      // A workflow execution keeps the definition it runs (spec, version): editing the Workflow
+      // never changes one in flight, and a retry re-runs the same graph. `revision` goes up on
+      // every change: the engine's compare-and-set.
+      `CREATE TABLE workflow_executions (
+        uuid TEXT PRIMARY KEY,
+        workflow_uuid TEXT NOT NULL REFERENCES workflows (uuid) ON DELETE CASCADE,
+        workflow_version INTEGER NOT NULL,
+        spec TEXT NOT NULL,
+        status TEXT NOT NULL,
+        run_reason TEXT NOT NULL,
+        stop_reason TEXT,
+        failure TEXT,
+        start_failures TEXT NOT NULL DEFAULT '{}',
+        environment TEXT NOT NULL DEFAULT '{}',
+        attempt INTEGER NOT NULL DEFAULT 1,
+        revision INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        started_at BIGINT NOT NULL,
+        attempt_started_at BIGINT NOT NULL,
+        finished_at BIGINT,
+        stop_requested_at BIGINT
+      )`,
+      `CREATE INDEX workflow_executions_workflow_created ON workflow_executions (workflow_uuid, created_at)`,
+      `CREATE INDEX workflow_executions_created ON workflow_executions (created_at)`,
+      `CREATE INDEX workflow_executions_status ON workflow_executions (status)`,
+      // One row per run of an instance. The primary key is what makes a start happen once: two
+      // servers deciding to start the same run cannot both insert it. No foreign key to
+      // task_executions: a run whose execution was deleted (with its Task) stays, as lost.
+      `CREATE TABLE workflow_task_executions (
+        workflow_execution_uuid TEXT NOT NULL REFERENCES workflow_executions (uuid) ON DELETE CASCADE,
+        instance_name TEXT NOT NULL,
+        run_number INTEGER NOT NULL,
+        workflow_attempt INTEGER NOT NULL,
+        task_execution_uuid TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (workflow_execution_uuid, instance_name, run_number)
+      )`,
+      `ALTER TABLE task_executions ADD COLUMN task_overrides TEXT`,
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("berth" in ASCII). */

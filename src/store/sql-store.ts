@@ -5,10 +5,13 @@ import type { RunEnvironmentSpec } from '../domain/run-environment.js';
 import type { TaskSpec } from '../domain/task.js';
 import { looksLikeUuid } from '../domain/common.js';
 import type { Row, SqlDriver, SqlExecutor, SqlValue } from './sql-driver.js';
+import { SqlWorkflowStore } from './sql-workflow-store.js';
 import type {
   ApiKeyRecord,
   ClaimOptions,
   DefinitionRevisionRecord,
+  EventFilter,
+  EventRecord,
   ExecutionFilter,
   ExecutionGuard,
   ExecutionPatch,
@@ -19,6 +22,7 @@ import type {
   RunEnvironmentRecord,
   ServerInstanceRecord,
   Store,
+  TaskCutoff,
   TaskFilter,
   TaskRecord,
 } from './store.js';
@@ -30,6 +34,10 @@ const JSON_COLUMNS = new Set([
   'input_value',
   'output_value',
   'executor_handle',
+  'other_runtime_metadata',
+  'wrapper',
+  'wrapper_report',
+  'task_overrides',
 ]);
 
 /** Columns of task_executions a patch may set. */
@@ -62,11 +70,31 @@ const PATCHABLE = new Set<keyof ExecutionPatch>([
   'executor_handle',
   'launch_token',
   'owner_instance',
+  'last_app_heartbeat_at',
+  'pid',
+  'other_runtime_metadata',
+  'debug_log_tail',
+  'error_log_tail',
+  'wrapper',
+  'wrapper_report',
+  'task_overrides',
 ]);
 
 const NON_TERMINAL = (
   ['QUEUED', 'MANUALLY_STARTED', 'RUNNING', 'STOPPING', 'MARKED_DONE'] as ExecutionStatus[]
 ).filter((s) => !TERMINAL_STATUSES.has(s));
+
+/**
+ * The last sign of life of an execution, in SQL: the latest of its last heartbeat, its start and
+ * its creation (portable: no GREATEST in SQLite, and its MAX() is NULL with any NULL argument).
+ */
+const LAST_SIGN_OF_LIFE_SQL = `(CASE
+  WHEN COALESCE(last_heartbeat_at, 0) >= COALESCE(started_at, 0) AND COALESCE(last_heartbeat_at, 0) >= created_at THEN last_heartbeat_at
+  WHEN COALESCE(started_at, 0) >= created_at THEN started_at
+  ELSE created_at END)`;
+
+/** Task cutoffs per liveness query (two parameters each). */
+const CUTOFF_CHUNK = 200;
 
 function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');
@@ -124,6 +152,14 @@ function mapExecution(row: Row): ExecutionRecord {
     executor_handle: fromJson(row.executor_handle, null),
     launch_token: (row.launch_token ?? null) as string | null,
     owner_instance: (row.owner_instance ?? null) as string | null,
+    last_app_heartbeat_at: numOrNull(row.last_app_heartbeat_at),
+    pid: numOrNull(row.pid),
+    other_runtime_metadata: fromJson(row.other_runtime_metadata, null),
+    debug_log_tail: (row.debug_log_tail ?? null) as string | null,
+    error_log_tail: (row.error_log_tail ?? null) as string | null,
+    wrapper: fromJson(row.wrapper, null),
+    wrapper_report: fromJson(row.wrapper_report, null),
+    task_overrides: fromJson(row.task_overrides, null),
   };
 }
 
@@ -137,6 +173,22 @@ function mapObserved(row: Row): ObservedExecution {
     started_at: numOrNull(row.started_at),
     stop_reason: (row.stop_reason ?? null) as ExecutionRecord['stop_reason'],
     stop_sent_at: numOrNull(row.stop_sent_at),
+    task_overrides: fromJson(row.task_overrides, null),
+  };
+}
+
+function mapEvent(row: Row): EventRecord {
+  return {
+    uuid: String(row.uuid),
+    type: row.type as EventRecord['type'],
+    severity: row.severity as EventRecord['severity'],
+    message: String(row.message),
+    task_uuid: (row.task_uuid ?? null) as string | null,
+    task_name: (row.task_name ?? null) as string | null,
+    execution_uuid: (row.execution_uuid ?? null) as string | null,
+    details: fromJson(row.details, {}),
+    dedupe_key: String(row.dedupe_key),
+    created_at: num(row.created_at),
   };
 }
 
@@ -170,6 +222,7 @@ function mapApiKey(row: Row): ApiKeyRecord {
     prefix: String(row.prefix),
     key_hash: String(row.key_hash),
     run_environment_uuid: (row.run_environment_uuid ?? null) as string | null,
+    may_create_passive_tasks: num(row.may_create_passive_tasks ?? 0) === 1,
     created_at: num(row.created_at),
     last_used_at: numOrNull(row.last_used_at),
     revoked_at: numOrNull(row.revoked_at),
@@ -198,12 +251,14 @@ export function isUniqueViolation(error: unknown): boolean {
  */
 export class SqlStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
+  readonly workflows: SqlWorkflowStore;
 
   constructor(
     private readonly db: SqlExecutor,
     private readonly driver: SqlDriver | null,
   ) {
     this.dialect = db.dialect;
+    this.workflows = new SqlWorkflowStore(db, mapExecution);
   }
 
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
@@ -300,6 +355,30 @@ export class SqlStore implements Store {
     return { record: mapTask(rows[0]!), created: true };
   }
 
+  async createTaskIfAbsent(spec: TaskSpec, runEnvironmentUuid: string, now: number) {
+    // ON CONFLICT DO NOTHING: a concurrent creator of the same name waits for the first to
+    // commit (PostgreSQL) and then inserts nothing; both then read the one row.
+    const rows = await this.db.query(
+      `INSERT INTO tasks (uuid, name, run_environment_uuid, enabled, passive, max_concurrency, spec, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *`,
+      [
+        randomUUID(),
+        spec.name,
+        runEnvironmentUuid,
+        spec.enabled ? 1 : 0,
+        spec.passive ? 1 : 0,
+        spec.max_concurrency,
+        JSON.stringify(spec),
+        now,
+        now,
+      ],
+    );
+    if (rows[0]) return { record: mapTask(rows[0]), created: true };
+    const existing = await this.db.query('SELECT * FROM tasks WHERE name = ?', [spec.name]);
+    if (!existing[0]) throw new Error(`createTaskIfAbsent: Task "${spec.name}" neither inserted nor found`);
+    return { record: mapTask(existing[0]), created: false };
+  }
+
   async getTask(uuidOrName: string) {
     if (looksLikeUuid(uuidOrName)) {
       const rows = await this.db.query('SELECT * FROM tasks WHERE uuid = ?', [uuidOrName.toLowerCase()]);
@@ -361,8 +440,9 @@ export class SqlStore implements Store {
   async createExecution(e: NewExecution) {
     const rows = await this.db.query(
       `INSERT INTO task_executions (uuid, task_uuid, run_environment_uuid, status, run_reason, max_attempts,
-        environment_overrides, input_value, created_at, updated_at, started_at, owner_instance, executor_kind)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        environment_overrides, input_value, created_at, updated_at, started_at, owner_instance, executor_kind,
+        attempt, wrapper)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
       [
         e.uuid,
         e.task_uuid,
@@ -377,6 +457,8 @@ export class SqlStore implements Store {
         e.started_at ?? null,
         e.owner_instance ?? null,
         e.executor_kind ?? null,
+        e.attempt ?? 0,
+        toJson(e.wrapper ?? null),
       ],
     );
     return mapExecution(rows[0]!);
@@ -515,9 +597,9 @@ export class SqlStore implements Store {
       const rows = await this.db.query(
         `UPDATE task_executions
             SET status = 'MANUALLY_STARTED', attempt = ?, launch_token = ?, owner_instance = ?,
-                launch_after = NULL, executor_handle = NULL, stop_sent_at = NULL, updated_at = ?
+                launch_after = NULL, executor_handle = NULL, stop_sent_at = NULL, updated_at = ?, launched_at = ?
           WHERE uuid = ? AND status = 'QUEUED' RETURNING *`,
-        [attempt, `${c.uuid}-${attempt}`, options.instanceId, options.now, c.uuid],
+        [attempt, `${c.uuid}-${attempt}`, options.instanceId, options.now, options.now, c.uuid],
       );
       if (rows[0]) claimed.push(mapExecution(rows[0]));
     }
@@ -536,7 +618,7 @@ export class SqlStore implements Store {
 
   async listObservedExecutions(instanceId: string, statuses: readonly ExecutionStatus[], limit: number, afterUuid?: string) {
     const rows = await this.db.query(
-      `SELECT uuid, task_uuid, status, executor_kind, executor_handle, started_at, stop_reason, stop_sent_at
+      `SELECT uuid, task_uuid, status, executor_kind, executor_handle, started_at, stop_reason, stop_sent_at, task_overrides
          FROM task_executions
         WHERE owner_instance = ? AND status IN (${placeholders(statuses.length)}) AND executor_handle IS NOT NULL AND uuid > ?
         ORDER BY uuid LIMIT ?`,
@@ -550,7 +632,7 @@ export class SqlStore implements Store {
     for (let i = 0; i < uuids.length; i += 500) {
       const chunk = uuids.slice(i, i + 500);
       const rows = await this.db.query(
-        `SELECT uuid, task_uuid, status, executor_kind, executor_handle, started_at, stop_reason, stop_sent_at
+        `SELECT uuid, task_uuid, status, executor_kind, executor_handle, started_at, stop_reason, stop_sent_at, task_overrides
            FROM task_executions
           WHERE uuid IN (${placeholders(chunk.length)}) AND owner_instance = ?
             AND status IN (${placeholders(statuses.length)}) AND executor_handle IS NOT NULL`,
@@ -661,9 +743,21 @@ export class SqlStore implements Store {
 
   async createApiKey(k: ApiKeyRecord) {
     await this.db.run(
-      `INSERT INTO api_keys (uuid, name, scope, prefix, key_hash, run_environment_uuid, created_at, last_used_at, revoked_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [k.uuid, k.name, k.scope, k.prefix, k.key_hash, k.run_environment_uuid, k.created_at, k.last_used_at, k.revoked_at],
+      `INSERT INTO api_keys (uuid, name, scope, prefix, key_hash, run_environment_uuid, created_at, last_used_at, revoked_at,
+        may_create_passive_tasks)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        k.uuid,
+        k.name,
+        k.scope,
+        k.prefix,
+        k.key_hash,
+        k.run_environment_uuid,
+        k.created_at,
+        k.last_used_at,
+        k.revoked_at,
+        k.may_create_passive_tasks ? 1 : 0,
+      ],
     );
   }
 
@@ -694,6 +788,121 @@ export class SqlStore implements Store {
   async countApiKeys() {
     const [row] = await this.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM api_keys');
     return num(row?.n ?? 0);
+  }
+
+  // ---- liveness and events ----
+
+  async listTaskUuidsWithExecutionsIn(statuses: readonly ExecutionStatus[]) {
+    if (statuses.length === 0) return [];
+    const rows = await this.db.query<{ task_uuid: string }>(
+      `SELECT DISTINCT task_uuid FROM task_executions WHERE status IN (${placeholders(statuses.length)})`,
+      [...statuses],
+    );
+    return rows.map((r) => String(r.task_uuid));
+  }
+
+  /** Runs one query per chunk of cutoffs (`(task_uuid = ? AND <time> < ?) OR …`), up to `limit` rows in all. */
+  private async listByCutoffs(
+    cutoffs: readonly TaskCutoff[],
+    statuses: readonly ExecutionStatus[],
+    timeSql: string,
+    limit: number,
+  ): Promise<(ExecutionRecord & { launched_at: number | null })[]> {
+    const out: (ExecutionRecord & { launched_at: number | null })[] = [];
+    if (statuses.length === 0) return out;
+    for (let i = 0; i < cutoffs.length && out.length < limit; i += CUTOFF_CHUNK) {
+      const chunk = cutoffs.slice(i, i + CUTOFF_CHUNK);
+      const rows = await this.db.query(
+        `SELECT * FROM task_executions
+          WHERE status IN (${placeholders(statuses.length)})
+            AND (${chunk.map(() => `(task_uuid = ? AND ${timeSql} < ?)`).join(' OR ')})
+          ORDER BY ${timeSql}, uuid LIMIT ?`,
+        [...statuses, ...chunk.flatMap((c) => [c.task_uuid, c.before]), limit - out.length],
+      );
+      out.push(...rows.map((row) => ({ ...mapExecution(row), launched_at: numOrNull(row.launched_at) })));
+    }
+    return out;
+  }
+
+  async listSilentExecutions(cutoffs: readonly TaskCutoff[], statuses: readonly ExecutionStatus[], limit: number) {
+    return this.listByCutoffs(cutoffs, statuses, LAST_SIGN_OF_LIFE_SQL, limit);
+  }
+
+  async listUnstartedExecutions(cutoffs: readonly TaskCutoff[], limit: number) {
+    return this.listByCutoffs(cutoffs, ['MANUALLY_STARTED'], 'COALESCE(launched_at, created_at)', limit);
+  }
+
+  async listScheduledPassiveTasks() {
+    const out: TaskRecord[] = [];
+    let after = '';
+    for (;;) {
+      // The LIKE is a cheap pre-filter on the spec's JSON; the parsed spec decides.
+      const rows = await this.db.query(
+        `SELECT * FROM tasks WHERE passive = 1 AND enabled = 1 AND spec LIKE ? AND uuid > ? ORDER BY uuid LIMIT ?`,
+        ['%"schedule":"%', after, 500],
+      );
+      for (const row of rows) {
+        const task = mapTask(row);
+        if (typeof task.spec.schedule === 'string') out.push(task);
+      }
+      if (rows.length < 500) return out;
+      after = String(rows[rows.length - 1]!.uuid);
+    }
+  }
+
+  async latestExecutionCreatedAt(taskUuid: string) {
+    const [row] = await this.db.query<{ t: unknown }>('SELECT MAX(created_at) AS t FROM task_executions WHERE task_uuid = ?', [taskUuid]);
+    return numOrNull(row?.t);
+  }
+
+  async hasExecutionCreatedBetween(taskUuid: string, from: number, to: number) {
+    const rows = await this.db.query(
+      'SELECT 1 AS found FROM task_executions WHERE task_uuid = ? AND created_at >= ? AND created_at <= ? LIMIT 1',
+      [taskUuid, from, to],
+    );
+    return rows.length > 0;
+  }
+
+  async recordEvent(e: EventRecord) {
+    const inserted = await this.db.run(
+      `INSERT INTO events (uuid, type, severity, message, task_uuid, task_name, execution_uuid, details, dedupe_key, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+      [e.uuid, e.type, e.severity, e.message, e.task_uuid, e.task_name, e.execution_uuid, JSON.stringify(e.details), e.dedupe_key, e.created_at],
+    );
+    return inserted > 0;
+  }
+
+  async listEvents(filter: EventFilter): Promise<Page<EventRecord>> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.types && filter.types.length > 0) {
+      where.push(`type IN (${placeholders(filter.types.length)})`);
+      params.push(...filter.types);
+    }
+    if (filter.task_uuid) {
+      where.push('task_uuid = ?');
+      params.push(filter.task_uuid);
+    }
+    if (filter.execution_uuid) {
+      where.push('execution_uuid = ?');
+      params.push(filter.execution_uuid);
+    }
+    if (filter.created_after !== undefined) {
+      where.push('created_at >= ?');
+      params.push(filter.created_after);
+    }
+    if (filter.created_before !== undefined) {
+      where.push('created_at < ?');
+      params.push(filter.created_before);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = await this.db.query(`SELECT * FROM events ${clause} ORDER BY created_at DESC, uuid DESC LIMIT ? OFFSET ?`, [
+      ...params,
+      filter.limit,
+      filter.offset,
+    ]);
+    const [count] = await this.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM events ${clause}`, params);
+    return { items: rows.map(mapEvent), total: num(count?.n ?? 0) };
   }
 
   async close() {

@@ -8,7 +8,8 @@ import { TaskSpec } from '../domain/task.js';
 import type { TaskSpecInput } from '../domain/task.js';
 import { LocalRunEnvironmentSpec } from '../domain/run-environment.js';
 import type { ExecutionStatus } from '../domain/execution-status.js';
-import type { NewExecution, Store } from './store.js';
+import type { EventRecord, NewExecution, Store } from './store.js';
+import { workflowStoreCases } from './workflow-store.suite.js';
 
 export interface StoreFixture {
   /** A store on an empty database. */
@@ -255,11 +256,13 @@ export function storeSuite(label: string, makeFixture: () => Promise<StoreFixtur
         prefix: 'berth_ab12',
         key_hash: 'f'.repeat(64),
         run_environment_uuid: envUuid,
+        may_create_passive_tasks: true,
         created_at: NOW,
         last_used_at: null,
         revoked_at: null,
       });
       expect((await store.findApiKeyByHash('f'.repeat(64)))?.scope).toBe('reporter');
+      expect((await store.findApiKeyByHash('f'.repeat(64)))?.may_create_passive_tasks).toBe(true);
       expect((await store.getApiKey('berth_ab12'))?.uuid).toBe(uuid);
       expect((await store.getApiKey('ci'))?.uuid).toBe(uuid);
       expect(await store.countTasksInRunEnvironment(envUuid)).toBe(1);
@@ -301,11 +304,200 @@ export function storeSuite(label: string, makeFixture: () => Promise<StoreFixtur
       expect(await store.getTask('real')).not.toBeNull();
     });
 
+    it('creates a Task only if absent: never replaces one, and many concurrent creators get one Task', async () => {
+      const first = await store.createTaskIfAbsent(taskSpec('auto', { passive: true, command: undefined, max_concurrency: 2 }), envUuid, NOW);
+      expect(first.created).toBe(true);
+      expect(first.record).toMatchObject({ name: 'auto', run_environment_uuid: envUuid, created_at: NOW });
+      expect(first.record.spec).toMatchObject({ passive: true, max_concurrency: 2 });
+      const again = await store.createTaskIfAbsent(taskSpec('auto', { command: 'echo replaced' }), envUuid, NOW + 5);
+      expect(again).toEqual({ record: first.record, created: false });
+      expect((await store.getTask('auto'))?.spec.command).toBeUndefined();
+
+      const racers = await Promise.all(
+        Array.from({ length: 8 }, () => store.createTaskIfAbsent(taskSpec('raced', { passive: true, command: undefined }), envUuid, NOW)),
+      );
+      expect(racers.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(racers.map((r) => r.record.uuid)).size).toBe(1);
+      expect((await store.listTasks({ search: 'raced', limit: 10, offset: 0 })).total).toBe(1);
+    });
+
+    it("stores what a wrapper reports on an execution and reads it back", async () => {
+      const t = await newTask('wrapped');
+      const reported = await newExecution(t.uuid, {
+        status: 'RUNNING',
+        run_reason: 'REPORTED',
+        executor_kind: null,
+        started_at: NOW - 5,
+        attempt: 1,
+        wrapper: { wrapper_family: 'proc_wrapper', hostname: 'box-1' },
+      });
+      expect(reported).toMatchObject({
+        attempt: 1,
+        run_reason: 'REPORTED',
+        executor_kind: null,
+        wrapper: { wrapper_family: 'proc_wrapper', hostname: 'box-1' },
+        wrapper_report: null,
+        debug_log_tail: null,
+        pid: null,
+      });
+      const tail = `${'é'.repeat(10)}\nTraceback (most recent call last):\n  boom\n`;
+      const report = { status: 'FAILED' as const, exit_code: -9, failed_attempts: 2, timed_out_attempts: 0, finished_at: NOW + 9, received_at: NOW + 10 };
+      await store.updateExecution(reported.uuid, {
+        last_app_heartbeat_at: NOW + 1,
+        pid: 4_000_000,
+        other_runtime_metadata: { rows: [1, 2] },
+        debug_log_tail: tail,
+        error_log_tail: 'boom',
+        wrapper_report: report,
+      });
+      const read = await store.getExecution(reported.uuid);
+      expect(read).toMatchObject({
+        last_app_heartbeat_at: NOW + 1,
+        pid: 4_000_000,
+        other_runtime_metadata: { rows: [1, 2] },
+        debug_log_tail: tail,
+        error_log_tail: 'boom',
+        wrapper_report: report,
+      });
+      await store.updateExecution(reported.uuid, { wrapper_report: null, debug_log_tail: null });
+      expect(await store.getExecution(reported.uuid)).toMatchObject({ wrapper_report: null, debug_log_tail: null, error_log_tail: 'boom' });
+      // An execution nobody reported on has none of it.
+      expect(await newExecution(t.uuid)).toMatchObject({ attempt: 0, wrapper: null, last_app_heartbeat_at: null, other_runtime_metadata: null });
+    });
+
     it('deletes a task together with its execution history', async () => {
       const t = await newTask('gone');
       const e = await newExecution(t.uuid, { status: 'SUCCEEDED' as ExecutionStatus });
       expect(await store.deleteTask(t.uuid)).toBe(true);
       expect(await store.getExecution(e.uuid)).toBeNull();
     });
+
+    // ---- liveness and events ----
+
+    it('lists the Tasks that have executions in given statuses', async () => {
+      const a = await newTask('live-a');
+      const b = await newTask('live-b');
+      const c = await newTask('live-c');
+      await newExecution(a.uuid, { status: 'RUNNING' });
+      await newExecution(a.uuid, { status: 'RUNNING' });
+      await newExecution(b.uuid, { status: 'MANUALLY_STARTED' });
+      await newExecution(c.uuid, { status: 'SUCCEEDED' });
+      expect((await store.listTaskUuidsWithExecutionsIn(['MANUALLY_STARTED', 'RUNNING', 'STOPPING'])).sort()).toEqual([a.uuid, b.uuid].sort());
+      expect(await store.listTaskUuidsWithExecutionsIn(['STOPPING'])).toEqual([]);
+      expect(await store.listTaskUuidsWithExecutionsIn([])).toEqual([]);
+    });
+
+    it('finds executions silent since before their Task\'s cutoff, by their latest sign of life', async () => {
+      const t = await newTask('silent');
+      const other = await newTask('silent-other');
+      const cutoff = NOW + 1000;
+      const heartbeatLate = await newExecution(t.uuid, { status: 'RUNNING', created_at: NOW - 50, started_at: NOW - 40 });
+      await store.updateExecution(heartbeatLate.uuid, { last_heartbeat_at: NOW + 500 });
+      const heartbeatFresh = await newExecution(t.uuid, { status: 'RUNNING', created_at: NOW, started_at: NOW });
+      await store.updateExecution(heartbeatFresh.uuid, { last_heartbeat_at: NOW + 1000 });
+      // A retry: an old heartbeat of the first attempt, but it started again recently.
+      const retried = await newExecution(t.uuid, { status: 'RUNNING', created_at: NOW - 100, started_at: NOW + 2000 });
+      await store.updateExecution(retried.uuid, { last_heartbeat_at: NOW - 90 });
+      const neverHeard = await newExecution(t.uuid, { status: 'STOPPING', created_at: NOW - 10, started_at: null });
+      await newExecution(t.uuid, { status: 'SUCCEEDED', created_at: NOW - 100 });
+      await newExecution(other.uuid, { status: 'RUNNING', created_at: NOW - 100 });
+
+      const found = await store.listSilentExecutions([{ task_uuid: t.uuid, before: cutoff }], ['RUNNING', 'STOPPING'], 10);
+      // Oldest sign of life first: created NOW-10 (never heard), then the heartbeat at NOW+500.
+      expect(found.map((e) => e.uuid)).toEqual([neverHeard.uuid, heartbeatLate.uuid]);
+      expect(found[1]?.last_heartbeat_at).toBe(NOW + 500);
+      expect((await store.listSilentExecutions([{ task_uuid: t.uuid, before: cutoff }], ['RUNNING'], 10)).map((e) => e.uuid)).toEqual([heartbeatLate.uuid]);
+      expect(await store.listSilentExecutions([{ task_uuid: t.uuid, before: cutoff }], ['RUNNING', 'STOPPING'], 1)).toHaveLength(1);
+      // Each Task has its own cutoff.
+      const both = await store.listSilentExecutions(
+        [
+          { task_uuid: t.uuid, before: NOW },
+          { task_uuid: other.uuid, before: NOW },
+        ],
+        ['RUNNING', 'STOPPING'],
+        10,
+      );
+      expect(both.map((e) => e.task_uuid)).toEqual([other.uuid, t.uuid]);
+      expect(await store.listSilentExecutions([], ['RUNNING'], 10)).toEqual([]);
+    });
+
+    it('finds executions launched before their Task\'s start cutoff: the claim of the current attempt, else creation', async () => {
+      const t = await newTask('unstarted');
+      // Created long ago, claimed (launched) just now: not overdue.
+      const claimedLate = await newExecution(t.uuid, { created_at: NOW - 60_000 });
+      const [claimed] = await store.claimQueued({ instanceId: 's', now: NOW + 5000, limit: 1, executorKinds: ['local'] });
+      expect(claimed?.uuid).toBe(claimedLate.uuid);
+      // Created MANUALLY_STARTED without a claim (a wrapper was to report it): its creation counts.
+      const unclaimed = await newExecution(t.uuid, { status: 'MANUALLY_STARTED', created_at: NOW, executor_kind: null });
+      await newExecution(t.uuid, { status: 'RUNNING', created_at: NOW - 60_000 });
+
+      const due = await store.listUnstartedExecutions([{ task_uuid: t.uuid, before: NOW + 1000 }], 10);
+      expect(due.map((e) => e.uuid)).toEqual([unclaimed.uuid]);
+      expect(due[0]?.launched_at).toBeNull();
+      const later = await store.listUnstartedExecutions([{ task_uuid: t.uuid, before: NOW + 6000 }], 10);
+      expect(later.map((e) => [e.uuid, e.launched_at])).toEqual([
+        [unclaimed.uuid, null],
+        [claimedLate.uuid, NOW + 5000],
+      ]);
+    });
+
+    it('lists enabled passive Tasks that have a schedule', async () => {
+      await newTask('sched-passive', { passive: true, command: undefined, schedule: '0 3 * * *' });
+      await newTask('sched-none', { passive: true, command: undefined });
+      await newTask('sched-disabled', { passive: true, command: undefined, schedule: '@daily', enabled: false });
+      await newTask('sched-active', { schedule: '@daily' });
+      // "schedule" as a key elsewhere in the spec is not a schedule.
+      await newTask('sched-env', { passive: true, command: undefined, environment: { schedule: 'nightly' } });
+      expect((await store.listScheduledPassiveTasks()).map((t) => [t.name, t.spec.schedule])).toEqual([['sched-passive', '0 3 * * *']]);
+    });
+
+    it('finds a Task\'s newest execution and whether one was created in a window', async () => {
+      const t = await newTask('arrivals');
+      expect(await store.latestExecutionCreatedAt(t.uuid)).toBeNull();
+      await newExecution(t.uuid, { created_at: NOW });
+      await newExecution(t.uuid, { created_at: NOW + 100 });
+      expect(await store.latestExecutionCreatedAt(t.uuid)).toBe(NOW + 100);
+      expect(await store.hasExecutionCreatedBetween(t.uuid, NOW + 1, NOW + 99)).toBe(false);
+      expect(await store.hasExecutionCreatedBetween(t.uuid, NOW + 100, NOW + 200)).toBe(true);
+      expect(await store.hasExecutionCreatedBetween(t.uuid, NOW - 10, NOW)).toBe(true);
+      expect(await store.hasExecutionCreatedBetween(randomUUID(), NOW - 10, NOW + 200)).toBe(false);
+    });
+
+    it('records an event once per key, even when many try at once, and lists events newest first with filters', async () => {
+      const t = await newTask('evented');
+      const event = (key: string, extra: Partial<EventRecord> = {}): EventRecord => ({
+        uuid: randomUUID(),
+        type: 'MISSED_SCHEDULED_RUN',
+        severity: 'error',
+        message: 'missed',
+        task_uuid: t.uuid,
+        task_name: t.name,
+        execution_uuid: null,
+        details: { expected_at: 'x' },
+        dedupe_key: key,
+        created_at: NOW,
+        ...extra,
+      });
+      const attempts = await Promise.all(Array.from({ length: 6 }, () => store.recordEvent(event('missed:1'))));
+      expect(attempts.filter(Boolean)).toHaveLength(1);
+      const executionUuid = randomUUID();
+      expect(await store.recordEvent(event('hb:1', { type: 'MISSING_HEARTBEAT', execution_uuid: executionUuid, created_at: NOW + 10 }))).toBe(true);
+      expect(await store.recordEvent(event('start:1', { type: 'FAILED_TO_START', task_uuid: null, task_name: null, created_at: NOW + 20 }))).toBe(true);
+
+      const all = await store.listEvents({ limit: 10, offset: 0 });
+      expect(all.total).toBe(3);
+      expect(all.items.map((e) => e.dedupe_key)).toEqual(['start:1', 'hb:1', 'missed:1']);
+      expect(all.items[2]).toMatchObject({ task_name: 'evented', details: { expected_at: 'x' }, execution_uuid: null, severity: 'error' });
+      const byType = await store.listEvents({ types: ['MISSING_HEARTBEAT', 'MISSED_SCHEDULED_RUN'], limit: 10, offset: 0 });
+      expect(byType.items.map((e) => e.type)).toEqual(['MISSING_HEARTBEAT', 'MISSED_SCHEDULED_RUN']);
+      expect((await store.listEvents({ task_uuid: t.uuid, limit: 10, offset: 0 })).total).toBe(2);
+      expect((await store.listEvents({ execution_uuid: executionUuid, limit: 10, offset: 0 })).items[0]?.dedupe_key).toBe('hb:1');
+      expect((await store.listEvents({ created_after: NOW + 10, limit: 10, offset: 0 })).total).toBe(2);
+      expect((await store.listEvents({ created_before: NOW + 10, limit: 10, offset: 0 })).total).toBe(1);
+      const page = await store.listEvents({ limit: 1, offset: 1 });
+      expect(page).toMatchObject({ total: 3, items: [{ dedupe_key: 'hb:1' }] });
+    });
+
+    workflowStoreCases({ store: () => store, newTask: (name) => newTask(name), newExecution });
   });
 }

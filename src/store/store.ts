@@ -11,14 +11,20 @@
  *   server that stops heart-beating loses its executions to one that adopts them.
  * - launch token: `<execution uuid>-<attempt>`, stored before the executor is asked to start, so
  *   a start can be made idempotent across a crash (it is the ECS RunTask clientToken).
+ * - event: something Berth noticed that a person may need to act on (`events`): a missed scheduled
+ *   run, a missing heartbeat, a failed start. Recorded once per `dedupe_key`, whoever notices it.
  *
  * Times are epoch milliseconds (`number`) everywhere below; the API converts them to ISO-8601.
  */
 import type { ApiKeyScope } from '../domain/api-key.js';
+import type { EventSeverity, EventType } from '../domain/event.js';
 import type { ExecutionStatus, RunReason, StopReason } from '../domain/execution-status.js';
 import type { Failure } from '../domain/failure.js';
 import type { RunEnvironmentSpec } from '../domain/run-environment.js';
 import type { TaskSpec } from '../domain/task.js';
+import type { WrapperReportRecord } from '../domain/wrapper-report.js';
+import type { TaskOverrides } from '../domain/workflow.js';
+import type { WorkflowStore } from './workflow-store.js';
 
 export interface RunEnvironmentRecord {
   uuid: string;
@@ -85,6 +91,20 @@ export interface ExecutionRecord {
   executor_handle: Record<string, unknown> | null;
   launch_token: string | null;
   owner_instance: string | null;
+  /** From a wrapper (see `domain/wrapper-report.ts`): the app's own heartbeat time, as it reported it. */
+  last_app_heartbeat_at: number | null;
+  /** Process id of the wrapped command, as the wrapper reported it. */
+  pid: number | null;
+  other_runtime_metadata: unknown;
+  /** The last lines of the command's output, capped (`LOG_TAIL_MAX_BYTES`, the end kept). */
+  debug_log_tail: string | null;
+  error_log_tail: string | null;
+  /** What the wrapper said about itself (family, version, hostname, its settings). */
+  wrapper: Record<string, unknown> | null;
+  /** The wrapper's own latest account of the run (status, exit code, its attempt counts). */
+  wrapper_report: WrapperReportRecord | null;
+  /** cpu, memory or timeout_seconds instead of the Task's, for this execution (a Workflow's task instance sets them). */
+  task_overrides?: TaskOverrides | null;
 }
 
 /** Fields a caller may change on an execution; everything else is fixed at creation. */
@@ -105,6 +125,9 @@ export interface NewExecution {
   started_at?: number | null;
   owner_instance?: string | null;
   executor_kind?: string | null;
+  /** (Default: 0, not launched yet.) A reported run is attempt 1 from the start. */
+  attempt?: number;
+  wrapper?: Record<string, unknown> | null;
 }
 
 /** The few columns the monitor needs on every pass, for executions that have a handle. */
@@ -117,6 +140,8 @@ export interface ObservedExecution {
   started_at: number | null;
   stop_reason: StopReason | null;
   stop_sent_at: number | null;
+  /** The execution's own timeout (and size), when it overrides its Task's. */
+  task_overrides?: TaskOverrides | null;
 }
 
 export interface ExecutionFilter {
@@ -152,6 +177,8 @@ export interface ApiKeyRecord {
   /** SHA-256 of the whole key, hex. The key itself is never stored. */
   key_hash: string;
   run_environment_uuid: string | null;
+  /** Reporter keys: may a wrapper with this key create passive Tasks (in its Run Environment)? */
+  may_create_passive_tasks: boolean;
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
@@ -181,6 +208,41 @@ export interface ExecutionGuard {
   owner_instance?: string | null;
 }
 
+/** A Task and a time: the liveness queries' per-Task threshold. */
+export interface TaskCutoff {
+  task_uuid: string;
+  /** Epoch ms: executions quiet since before this are returned. */
+  before: number;
+}
+
+/** Something Berth noticed that a person may need to act on (see `domain/event.ts`). */
+export interface EventRecord {
+  uuid: string;
+  type: EventType;
+  severity: EventSeverity;
+  message: string;
+  task_uuid: string | null;
+  /** The Task's name when the event was recorded (kept if the Task is deleted). */
+  task_name: string | null;
+  execution_uuid: string | null;
+  details: Record<string, unknown>;
+  /** Unique: an event with a key already recorded is not recorded again (e.g. `MISSED_SCHEDULED_RUN:<task>:<expected time>`). */
+  dedupe_key: string;
+  created_at: number;
+}
+
+export interface EventFilter {
+  types?: readonly EventType[];
+  task_uuid?: string;
+  execution_uuid?: string;
+  /** Only events created at or after this time. */
+  created_after?: number;
+  /** Only events created before this time. */
+  created_before?: number;
+  limit: number;
+  offset: number;
+}
+
 export interface ClaimOptions {
   instanceId: string;
   now: number;
@@ -191,6 +253,8 @@ export interface ClaimOptions {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Workflows, their executions and runs (`workflow-store.ts`), bound to the same connection or transaction. */
+  readonly workflows: WorkflowStore;
 
   /** Runs `fn` in one database transaction; everything it does through `tx` commits or none. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
@@ -203,6 +267,11 @@ export interface Store {
 
   /** Creates or replaces the Task with `spec.name`. */
   upsertTask(spec: TaskSpec, runEnvironmentUuid: string, now: number): Promise<{ record: TaskRecord; created: boolean }>;
+  /**
+   * Creates the Task with `spec.name` unless one exists; never replaces it. Safe when many
+   * callers create the same name at once: one creates it (`created: true`), all get that Task.
+   */
+  createTaskIfAbsent(spec: TaskSpec, runEnvironmentUuid: string, now: number): Promise<{ record: TaskRecord; created: boolean }>;
   getTask(uuidOrName: string): Promise<TaskRecord | null>;
   getTasks(uuids: readonly string[]): Promise<Map<string, TaskRecord>>;
   listTasks(filter: TaskFilter): Promise<Page<TaskRecord>>;
@@ -283,6 +352,35 @@ export interface Store {
   revokeApiKey(uuid: string, now: number): Promise<boolean>;
   touchApiKey(uuid: string, now: number): Promise<void>;
   countApiKeys(): Promise<number>;
+
+  // ---- liveness (src/server/liveness.ts) and events ----
+
+  /** Tasks that have executions in `statuses`, read from an index (the liveness pass starts here). */
+  listTaskUuidsWithExecutionsIn(statuses: readonly ExecutionStatus[]): Promise<string[]>;
+  /**
+   * Executions in `statuses` of the given Tasks whose last sign of life (the latest of
+   * `last_heartbeat_at`, `started_at` and `created_at`) is before their Task's cutoff, at most
+   * `limit`, oldest sign of life first.
+   */
+  listSilentExecutions(cutoffs: readonly TaskCutoff[], statuses: readonly ExecutionStatus[], limit: number): Promise<ExecutionRecord[]>;
+  /**
+   * MANUALLY_STARTED executions of the given Tasks whose current attempt was launched (claimed by
+   * a launcher; else created) before their Task's cutoff, at most `limit`, oldest first.
+   */
+  listUnstartedExecutions(cutoffs: readonly TaskCutoff[], limit: number): Promise<(ExecutionRecord & { launched_at: number | null })[]>;
+  /** Every enabled passive Task that has a schedule. */
+  listScheduledPassiveTasks(): Promise<TaskRecord[]>;
+  /** Creation time of the Task's newest execution, or null when it has none. */
+  latestExecutionCreatedAt(taskUuid: string): Promise<number | null>;
+  /** Whether the Task has an execution created in `[from, to]`. */
+  hasExecutionCreatedBetween(taskUuid: string, from: number, to: number): Promise<boolean>;
+  /**
+   * Records the event unless one with the same `dedupe_key` exists. True when this call recorded
+   * it: with several servers noticing the same thing, exactly one gets true. Never throws for that.
+   */
+  recordEvent(event: EventRecord): Promise<boolean>;
+  /** Events newest first, with filters and a total. */
+  listEvents(filter: EventFilter): Promise<Page<EventRecord>>;
 
   close(): Promise<void>;
 }

@@ -14,9 +14,9 @@ interface ApplyFlags extends CommonFlags {
 export function registerApply(program: Command): void {
   const command = program
     .command('apply')
-    .summary('create or update Run Environments and Tasks from a berth.yaml file')
+    .summary('create or update Run Environments, Tasks and Workflows from a berth.yaml file')
     .description(
-      'Create or update the Run Environments and Tasks of a berth.yaml file, all in one transaction. ' +
+      'Create or update the Run Environments, Tasks and Workflows of a berth.yaml file, all in one transaction. ' +
         'The file is validated first (here, then by the server); an invalid file changes nothing. ' +
         'Objects that are not in the file are left alone.',
     )

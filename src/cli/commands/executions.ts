@@ -43,6 +43,23 @@ function counts(e: TaskExecution): string {
   return parts.length ? parts.join(', ') : '-';
 }
 
+/** `CloudReactor python proc_wrapper 6.0.1 on host-1`, from what the wrapper said about itself. */
+function wrapperText(wrapper: Record<string, unknown>): string {
+  const text = (key: string) => (typeof wrapper[key] === 'string' && wrapper[key] !== '' ? (wrapper[key] as string) : null);
+  const name = [text('wrapper_family') ?? 'wrapper', text('wrapper_version')].filter(Boolean).join(' ');
+  const host = text('hostname');
+  return host ? `${name} on ${host}` : name;
+}
+
+/** The wrapper's own account: `FAILED, exit code 3, 2 failed attempts inside the wrapper (received …)`. */
+function wrapperReportText(r: NonNullable<TaskExecution['wrapper_report']>): string {
+  const parts: string[] = [r.status];
+  if (r.exit_code !== null) parts.push(`exit code ${r.exit_code}`);
+  if (r.failed_attempts) parts.push(`${r.failed_attempts} failed attempt(s) inside the wrapper`);
+  if (r.timed_out_attempts) parts.push(`${r.timed_out_attempts} timed out inside the wrapper`);
+  return `${parts.join(', ')} (received ${relativeTime(r.received_at)})`;
+}
+
 function json(value: unknown): string {
   return value === null || value === undefined ? '-' : JSON.stringify(value);
 }
@@ -101,6 +118,14 @@ export function printExecution(out: Output, e: TaskExecution): void {
     ['Counts', counts(e)],
     ['Status message', orDash(e.last_status_message)],
     ['Last heartbeat', timeWithRelative(e.last_heartbeat_at)],
+  );
+  // What a wrapper reported (absent from executions no wrapper reported on).
+  if (e.last_app_heartbeat_at) fields.push(['App heartbeat', timeWithRelative(e.last_app_heartbeat_at)]);
+  if (e.wrapper) fields.push(['Wrapper', wrapperText(e.wrapper)]);
+  if (e.wrapper_report) fields.push(['Wrapper report', wrapperReportText(e.wrapper_report)]);
+  if (e.pid !== null && e.pid !== undefined) fields.push(['PID', String(e.pid)]);
+  if (e.other_runtime_metadata !== null && e.other_runtime_metadata !== undefined) fields.push(['Runtime metadata', json(e.other_runtime_metadata)]);
+  fields.push(
     [
       'Environment overrides',
       Object.keys(e.environment_overrides).length
@@ -139,6 +164,15 @@ export function printExecution(out: Output, e: TaskExecution): void {
         a.failure?.message ?? '-',
       ]),
     );
+  }
+  for (const [heading, tail] of [
+    ['Error log tail', e.error_log_tail],
+    ['Debug log tail', e.debug_log_tail],
+  ] as const) {
+    if (!tail) continue;
+    out.line();
+    out.line(out.paint('bold', `${heading} (from the wrapper)`));
+    out.line(tail.replace(/\n$/, ''));
   }
 }
 
@@ -209,7 +243,9 @@ Examples:
 
   const show = executions
     .command('show')
-    .description('Show one Task Execution: status, reasons, failure, times, attempts, counts, executor details.')
+    .description(
+      'Show one Task Execution: status, reasons, failure, times, attempts, counts, executor details, and what a wrapper reported (its version and host, its own account of the run, the last lines of output).',
+    )
     .argument('<execution>', 'execution uuid', uuidArg);
   withCommonOptions(show);
   show.addHelpText('after', '\nExamples:\n  $ berth executions show 0b6f3c9e-1d2a-4c5b-9e8f-7a6b5c4d3e2f\n  $ berth executions show 0b6f3c9e-1d2a-4c5b-9e8f-7a6b5c4d3e2f --json');

@@ -10,6 +10,7 @@ import { relativeTime } from '../output.js';
 interface CreateFlags extends CommonFlags {
   scope: (typeof API_KEY_SCOPES)[number];
   runEnvironment?: string;
+  mayCreatePassiveTasks?: boolean;
 }
 
 export function registerKeys(program: Command): void {
@@ -22,7 +23,7 @@ export function registerKeys(program: Command): void {
     );
   keys.addHelpText(
     'after',
-    '\nExamples:\n  $ berth keys create ci --scope developer\n  $ berth keys create wrapper --scope reporter --run-environment prod\n  $ berth keys list\n  $ berth keys revoke ci',
+    '\nExamples:\n  $ berth keys create ci --scope developer\n  $ berth keys create wrapper --scope reporter --run-environment prod\n  $ berth keys create wrapper --scope reporter --run-environment prod --may-create-passive-tasks\n  $ berth keys list\n  $ berth keys revoke ci',
   );
 
   const create = keys
@@ -30,7 +31,11 @@ export function registerKeys(program: Command): void {
     .description('Create an API key. The key is printed once: Berth keeps only a hash of it.')
     .argument('<name>', 'a name to recognise the key by (letters, digits, ".", "_", "-")')
     .addOption(new Option('--scope <scope>', 'what the key may do').choices(API_KEY_SCOPES).makeOptionMandatory())
-    .option('--run-environment <name>', 'reporter keys: only executions of this Run Environment');
+    .option('--run-environment <name>', 'reporter keys: only executions of this Run Environment')
+    .option(
+      '--may-create-passive-tasks',
+      'reporter keys (with --run-environment): a wrapper with this key may create a passive Task there when it reports a run of a Task Berth does not know (proc_wrapper auto-create)',
+    );
   withCommonOptions(create);
   create.addHelpText(
     'after',
@@ -40,7 +45,8 @@ The key goes to stdout on a line of its own, so it can be captured:
 
 Examples:
   $ berth keys create ci --scope developer
-  $ berth keys create wrapper --scope reporter --run-environment prod --json`,
+  $ berth keys create wrapper --scope reporter --run-environment prod --json
+  $ berth keys create wrapper --scope reporter --run-environment prod --may-create-passive-tasks`,
   );
   create.action(async (name: string, flags: CreateFlags) => {
     const { client, out } = contextFor(flags);
@@ -48,11 +54,12 @@ Examples:
       name,
       scope: flags.scope,
       ...(flags.runEnvironment ? { run_environment: flags.runEnvironment } : {}),
+      ...(flags.mayCreatePassiveTasks ? { may_create_passive_tasks: true } : {}),
     });
     if (out.json) return out.printJson(created);
     const k = created.api_key;
     out.note(
-      `Created API key "${k.name}" (scope ${k.scope}${k.run_environment ? `, Run Environment ${k.run_environment.name}` : ''}, prefix ${k.prefix}).`,
+      `Created API key "${k.name}" (scope ${k.scope}${k.run_environment ? `, Run Environment ${k.run_environment.name}` : ''}${k.may_create_passive_tasks ? ', may create passive Tasks' : ''}, prefix ${k.prefix}).`,
     );
     out.note(out.paintErr('yellow', 'Store it now: it is not shown again.'));
     out.line(created.key);
@@ -72,6 +79,7 @@ Examples:
         { header: 'SCOPE' },
         { header: 'PREFIX' },
         { header: 'RUN ENVIRONMENT' },
+        { header: 'CREATES TASKS' },
         { header: 'CREATED' },
         { header: 'LAST USED' },
         { header: 'STATE', colour: (v) => (v === 'active' ? 'green' : 'dim') },
@@ -81,6 +89,7 @@ Examples:
         k.scope,
         k.prefix,
         k.run_environment?.name ?? '-',
+        k.scope === 'reporter' ? (k.may_create_passive_tasks ? 'passive' : 'no') : 'yes',
         relativeTime(k.created_at),
         k.last_used_at ? relativeTime(k.last_used_at) : 'never',
         k.revoked_at ? `revoked ${relativeTime(k.revoked_at)}` : 'active',

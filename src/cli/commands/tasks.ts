@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { effectiveFargateSize } from '../../domain/ecs-task.js';
+import { DEFAULT_START_DEADLINE_SECONDS, FALLBACK_START_DEADLINE_SECONDS, MIN_DEFAULT_HEARTBEAT_LATENESS_SECONDS } from '../../domain/liveness.js';
 import type { Task } from '../../domain/task.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions, withPaging } from '../common.js';
@@ -167,9 +168,27 @@ export function taskFields(task: Task): [string, string][] {
     ['Max concurrency', task.max_concurrency === null ? 'no limit' : `${task.max_concurrency} (then ${task.on_concurrency_limit})`],
     ['Schedule', orDash(task.schedule)],
     ['Heartbeat interval', seconds(task.heartbeat_interval_seconds)],
+    ...livenessFields(task),
     ['Created', timeWithRelative(task.created_at)],
     ['Updated', timeWithRelative(task.updated_at)],
   ];
+}
+
+/** Heartbeat lateness, start deadline and schedule lateness, with the defaults spelled out. */
+function livenessFields(task: Task): [string, string][] {
+  const fields: [string, string][] = [];
+  if (task.heartbeat_interval_seconds !== null) {
+    fields.push([
+      'Heartbeat lateness',
+      task.max_heartbeat_lateness_seconds !== null
+        ? seconds(task.max_heartbeat_lateness_seconds)
+        : `${seconds(Math.max(task.heartbeat_interval_seconds, MIN_DEFAULT_HEARTBEAT_LATENESS_SECONDS))} (default)`,
+    ]);
+  }
+  const defaultDeadline = DEFAULT_START_DEADLINE_SECONDS[task.run_environment.kind] ?? FALLBACK_START_DEADLINE_SECONDS;
+  fields.push(['Start deadline', task.start_deadline_seconds !== null ? seconds(task.start_deadline_seconds) : `${seconds(defaultDeadline)} (default)`]);
+  if (task.schedule !== null && task.passive) fields.push(['Schedule lateness', seconds(task.max_schedule_lateness_seconds)]);
+  return fields;
 }
 
 export function registerTasks(program: Command): void {

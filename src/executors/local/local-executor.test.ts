@@ -442,6 +442,7 @@ describe('LocalExecutor', () => {
       BERTH_TASK_NAME: 'test-task',
       BERTH_TASK_UUID: 'task-uuid-1',
       BERTH_TASK_EXECUTION_UUID: req.executionUuid,
+      PROC_WRAPPER_TASK_EXECUTION_UUID: req.executionUuid,
       BERTH_ATTEMPT: '1',
     });
   });

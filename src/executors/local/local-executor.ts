@@ -400,6 +400,8 @@ export class LocalExecutor implements Executor {
       BERTH_TASK_NAME: task.name,
       BERTH_TASK_UUID: task.uuid,
       BERTH_TASK_EXECUTION_UUID: request.executionUuid,
+      // A proc_wrapper (or berth-wrap) inside reports on this execution instead of creating one.
+      PROC_WRAPPER_TASK_EXECUTION_UUID: request.executionUuid,
       BERTH_ATTEMPT: String(request.attempt),
     });
     return { ok: true, cwd, env };

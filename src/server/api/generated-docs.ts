@@ -18,6 +18,7 @@ import { AwsEcsRunEnvironmentSpec, LocalRunEnvironmentSpec } from '../../domain/
 import { TaskSpecObject } from '../../domain/task.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { ALL_ROUTES } from './routes/index.js';
+import { workflowYamlSection } from './workflow-docs.js';
 
 export function openApiJson(): string {
   return JSON.stringify(buildOpenApiDocument(ALL_ROUTES), null, 2) + '\n';
@@ -120,7 +121,7 @@ export function berthYamlMarkdown(): string {
     '',
     '<!-- Generated from the schemas in src/domain by `npm run generate`; do not edit. -->',
     '',
-    'One YAML document with two lists, `run_environments` and `tasks`; every item has a `name`',
+    'One YAML document with lists `run_environments`, `tasks` and `workflows`; every item has a `name`',
     '(unique per kind). The field names are the API\'s: a Task in `berth.yaml` is the body of',
     '`POST /api/v1/tasks/`. Unknown fields are errors. `berth apply -f berth.yaml` validates the',
     'whole file, then writes all of it in one transaction (or nothing); `--dry-run` shows the',
@@ -136,6 +137,7 @@ export function berthYamlMarkdown(): string {
     '| `version` | `1` | `1` | Format version. |',
     '| `run_environments` | list | `[]` | Run Environments (below). |',
     '| `tasks` | list | `[]` | Tasks (below). |',
+    '| `workflows` | list | `[]` | Workflows (below). |',
     '',
     '## Run Environment, `kind: local`',
     '',
@@ -167,6 +169,7 @@ export function berthYamlMarkdown(): string {
     'ARN (for `aws-ecs` Run Environments). Values are read when an attempt starts, handed to the',
     'process as environment variables, and never stored, logged or returned by the API.',
     '',
+    ...workflowYamlSection(),
   ].join('\n');
 }
 

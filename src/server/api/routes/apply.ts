@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineRoute } from '../route.js';
 
 const Change = z.object({
-  kind: z.enum(['run_environment', 'task']),
+  kind: z.enum(['run_environment', 'task', 'workflow']),
   name: z.string(),
   action: z.enum(['create', 'update', 'unchanged']),
   fields: z.array(z.object({ field: z.string(), before: z.unknown(), after: z.unknown() })),

@@ -1,11 +1,13 @@
 import type { RouteDefinition } from '../route.js';
 import { apiKeyRoutes } from './api-keys.js';
 import { applyRoutes } from './apply.js';
+import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { runEnvironmentRoutes } from './run-environments.js';
 import { taskExecutionRoutes } from './task-executions.js';
 import { taskRoutes } from './tasks.js';
 import { verifyRoutes } from './verify.js';
+import { workflowRoutes } from './workflows.js';
 
 /** Every API route. The app registers exactly these and the OpenAPI document describes exactly these. */
 export const ALL_ROUTES: readonly RouteDefinition[] = [
@@ -16,4 +18,6 @@ export const ALL_ROUTES: readonly RouteDefinition[] = [
   ...taskExecutionRoutes,
   ...apiKeyRoutes,
   ...applyRoutes,
+  ...workflowRoutes,
+  ...eventRoutes,
 ];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Uuid } from '../../../domain/common.js';
 import { EXECUTION_STATUSES } from '../../../domain/execution-status.js';
 import type { ExecutionStatus } from '../../../domain/execution-status.js';
-import { LogPage, StartExecutionRequest, TaskExecution, UpdateExecutionRequest } from '../../../domain/task-execution.js';
+import { CreateExecutionRequest, LogPage, TaskExecution, UpdateExecutionRequest } from '../../../domain/task-execution.js';
 import { ExecutionService } from '../../execution-service.js';
 import { defineRoute } from '../route.js';
 import { page, pageOf, PagingQuery, QueryBoolean } from './paging.js';
@@ -65,16 +65,21 @@ export const taskExecutionRoutes = [
     method: 'POST',
     url: '/api/v1/task_executions',
     operationId: 'startTaskExecution',
-    summary: 'Start a Task: creates an execution (QUEUED) that the launcher starts.',
+    summary: 'Start a Task (QUEUED, the launcher starts it), or take a wrapper\'s report of a run it started (RUNNING).',
     description:
-      'With max_concurrency reached, the execution waits in QUEUED, or the request fails with 409 MAX_CONCURRENCY_REACHED when the Task says on_concurrency_limit: reject.',
+      'Without status: starts the Task. With max_concurrency reached, the execution waits in QUEUED, or the request fails with 409 MAX_CONCURRENCY_REACHED when the Task says on_concurrency_limit: reject. ' +
+      'With status (RUNNING): a wrapper such as proc_wrapper reports a run it started itself; the execution is RUNNING with run_reason REPORTED, the Task is created passive if the wrapper asks (task.was_auto_created) and the key may, and 409 MAX_CONCURRENCY_REACHED means the Task is at its limit (the wrapper retries). ' +
+      'Unknown fields are ignored. See docs/protocol.md.',
     tag: TAG,
     scope: 'reporter',
-    body: StartExecutionRequest,
-    errors: ['TASK_NOT_FOUND', 'TASK_DISABLED', 'TASK_IS_PASSIVE', 'EXECUTOR_DISABLED', 'MAX_CONCURRENCY_REACHED'],
+    body: CreateExecutionRequest,
+    errors: ['TASK_NOT_FOUND', 'RUN_ENVIRONMENT_NOT_FOUND', 'TASK_DISABLED', 'TASK_IS_PASSIVE', 'EXECUTOR_DISABLED', 'MAX_CONCURRENCY_REACHED'],
     responses: { 201: { description: 'Created.', schema: TaskExecution } },
     handler: async ({ body, principal, services }) => {
-      const { execution, task, env } = await services.executions.startWithContext(body, principal);
+      const { execution, task, env } =
+        body.status === undefined
+          ? await services.executions.startWithContext(body, principal)
+          : await services.executions.report(body, principal);
       return { status: 201, body: services.executions.resourceWith(execution, task, env) };
     },
   }),
@@ -98,6 +103,8 @@ export const taskExecutionRoutes = [
     url: '/api/v1/task_executions/:uuid',
     operationId: 'updateTaskExecution',
     summary: 'Report progress or change status: {"status": "STOPPING"} requests a stop.',
+    description:
+      'What a wrapper sends: the manual start (RUNNING), heartbeats (RUNNING with counts; 409 STOP_REQUESTED when a stop was requested: end the command), and the final report (SUCCEEDED, FAILED, TERMINATED_AFTER_TIME_OUT, EXITED_AFTER_MARKED_DONE, ABORTED with exit_code and log tails). Unknown fields are ignored. See docs/protocol.md.',
     tag: TAG,
     scope: 'reporter',
     params: Params,
@@ -105,7 +112,7 @@ export const taskExecutionRoutes = [
       content: QueryBoolean.optional().describe('false: answer 204 with no body (what wrappers send for heartbeats).'),
     }),
     body: UpdateExecutionRequest,
-    errors: ['TASK_EXECUTION_NOT_FOUND', 'INVALID_TRANSITION'],
+    errors: ['TASK_EXECUTION_NOT_FOUND', 'INVALID_TRANSITION', 'STOP_REQUESTED'],
     responses: {
       200: { description: 'Updated.', schema: TaskExecution },
       204: { description: 'Updated (content=false).' },
