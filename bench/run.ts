@@ -9,9 +9,10 @@
  *    heartbeats and progress) from 32 keep-alive connections, on SQLite and on PostgreSQL.
  *
  * 3. berth-wrap's start-up overhead (bench/wrapper.ts).
+ * 4. The scheduler: 3 servers on PostgreSQL, 50 × rate(1 second), fire lateness (bench/scheduler.ts).
  *
  * The server runs from the build (`dist/`), as users run it. Options: `--executions N`,
- * `--patch-seconds S`, `--no-write` (print only), `--skip-postgres`, `--skip-wrapper`.
+ * `--patch-seconds S`, `--no-write` (print only), `--skip-postgres`, `--skip-wrapper`, `--skip-scheduler`, `--scheduler-seconds S`.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -25,6 +26,7 @@ import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import pg from 'pg';
 import { benchObserve } from './ecs.js';
 import { benchWrapperOverhead, wrapperGoals, wrapperSection } from './wrapper.js';
+import { benchScheduler, schedulerGoals, schedulerSection } from './scheduler.js';
 import type { LaunchResult } from './ecs.js';
 import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../test/support/moto.js';
 
@@ -462,6 +464,9 @@ async function main() {
   console.log('aws-ecs: launches into moto…');
   const ecsLaunch = args.includes('--skip-ecs') ? null : await benchEcsLaunch(200);
   console.log(ecsLaunch);
+  console.log('scheduler: 3 servers on PostgreSQL, 50 × rate(1 second)…');
+  const scheduler = args.includes('--skip-scheduler') || args.includes('--skip-postgres') ? null : await benchScheduler(POSTGRES_URL, option('--scheduler-seconds', 60));
+  console.log(scheduler);
   agent.destroy();
 
   const cpus = os.cpus();
@@ -555,6 +560,8 @@ and region) is the limit; Berth's token bucket keeps RunTask within it.`
 
 ${wrapperSection(wrapper)}
 
+${schedulerSection(scheduler)}
+
 ## Goals
 
 - Status updates on SQLite: ${fmt(sqlite.perSecond, 0)}/s against a goal of 2,000/s — **${sqlite.perSecond >= 2000 ? 'met' : 'not met'}**.
@@ -564,7 +571,7 @@ ${wrapperSection(wrapper)}
       : ` About a third is the fork of each runner (the spawner's share); the server's share is spread over
   the HTTP request, about ten SQLite statements per execution (create, claim, handle, finish), and
   the launcher's and monitor's work; see docs/performance.md.`
-  }${wrapperGoals(wrapper)}
+  }${wrapperGoals(wrapper)}${schedulerGoals(scheduler)}
 `;
   if (WRITE) {
     fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), doc);

@@ -9,6 +9,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
 import { registerRunEnvironments } from './commands/run-environments.js';
+import { registerSchedule } from './commands/schedule.js';
 import { registerServer } from './commands/server.js';
 import { registerSetup } from './commands/setup-aws.js';
 import { registerStop } from './commands/stop.js';
@@ -53,6 +54,7 @@ Examples:
   $ berth run-workflow nightly --wait  # start a Workflow; exit 0 if it succeeded
   $ berth workflow-executions show <uuid>  # the graph with each node's state
   $ berth events ls --since 24h        # missed scheduled runs, missing heartbeats, failed starts
+  $ berth schedule preview "TZ=Europe/Paris 0 3 * * *"  # the next fire times (offline)
   $ berth tasks prune-revisions etl    # deregister old ECS task definitions (aws-ecs)
   $ berth setup aws                    # create or reuse network, cluster and roles; register the Run Environment
   $ berth verify prod --task etl       # check the AWS setup before the first run (aws-ecs)`,
@@ -69,6 +71,7 @@ Examples:
   registerRunWorkflow(program);
   registerWorkflowExecutions(program);
   registerEvents(program);
+  registerSchedule(program);
   registerKeys(program);
   registerSetup(program);
   registerAws(program);

@@ -157,6 +157,9 @@ describe('rate(...)', () => {
     expect(iso(previousFireTime(parsed('rate(1 hour)'), at('2024-01-01T10:59:59Z')))).toBe('2024-01-01T10:00:00.000Z');
     expect(iso(previousFireTime(parsed('rate(2 days)'), at('2024-01-02T00:00:00Z'), at('2023-12-31T06:00:00Z')))).toBe('2023-12-31T06:00:00.000Z');
     expect(parsed('rate(1 minute)')).toMatchObject({ kind: 'rate', periodMs: 60_000 });
+    // Seconds are Berth's addition (AWS rates start at a minute).
+    expect(parsed('rate(1 second)')).toMatchObject({ kind: 'rate', periodMs: 1000 });
+    expect(parsed('rate(30 seconds)')).toMatchObject({ kind: 'rate', periodMs: 30_000 });
     expect(parsed('RATE(3 Hours)')).toMatchObject({ kind: 'rate', periodMs: 3 * 3_600_000 });
   });
 });
@@ -285,7 +288,7 @@ describe('invalid expressions say what is wrong', () => {
     ['rate(5)', /needs a number and a unit/],
     ['rate(0 minutes)', /"0" must be a whole number of at least 1/],
     ['rate(1.5 hours)', /"1.5" must be a whole number/],
-    ['rate(5 seconds)', /unknown unit "seconds"; use minute\(s\), hour\(s\) or day\(s\)/],
+    ['rate(5 weeks)', /unknown unit "weeks"; use second\(s\), minute\(s\), hour\(s\) or day\(s\)/],
     ['rate(400 days)', /longer than a year/],
     ['TZ=Mars/Olympus 0 0 * * *', /unknown timezone "Mars\/Olympus": use an IANA name such as Europe\/Paris/],
     ['TZ= 0 0 * * *', /TZ= needs a timezone name/],
@@ -293,5 +296,105 @@ describe('invalid expressions say what is wrong', () => {
     ['TZ=Europe/Paris rate(5 minutes)', /rate\(\.\.\.\) fires every period whatever the timezone; remove the TZ= prefix/],
   ])('refuses %j', (text, message) => {
     expect(errorOf(text)).toMatch(message);
+  });
+});
+
+/**
+ * TABLE: hand-checked next fire times. Each row: expression, the instant to look after (fires are
+ * strictly after it), and the next fire times in UTC, worked out by hand from a calendar (2025-01-01
+ * is a Wednesday; 2028 is a leap year, 2100 is not) and the zones' 2025 transitions: Europe/Paris
+ * 30 March 02:00 CET → 03:00 CEST (01:00Z) and 26 October 03:00 CEST → 02:00 CET (01:00Z);
+ * America/New_York 9 March 02:00 EST → 03:00 EDT (07:00Z) and 2 November 02:00 EDT → 01:00 EST (06:00Z).
+ */
+const TABLE: readonly (readonly [expression: string, after: string, expected: readonly string[]])[] = [
+  // ---- standard 5-field cron, UTC
+  ['* * * * *', '2025-01-01T00:00:00Z', ['2025-01-01T00:01:00Z']],
+  ['0 * * * *', '2025-01-01T00:00:00Z', ['2025-01-01T01:00:00Z']],
+  ['0 0 * * *', '2025-01-01T00:00:00Z', ['2025-01-02T00:00:00Z']],
+  ['30 2 * * *', '2025-01-01T00:00:00Z', ['2025-01-01T02:30:00Z']],
+  ['*/15 * * * *', '2025-01-01T00:07:00Z', ['2025-01-01T00:15:00Z', '2025-01-01T00:30:00Z']],
+  ['5/15 * * * *', '2025-01-01T00:00:00Z', ['2025-01-01T00:05:00Z', '2025-01-01T00:20:00Z']],
+  ['0-30/10 9 * * *', '2025-01-01T09:25:00Z', ['2025-01-01T09:30:00Z', '2025-01-02T09:00:00Z']],
+  ['0 9-17/4 * * *', '2025-01-01T10:00:00Z', ['2025-01-01T13:00:00Z', '2025-01-01T17:00:00Z', '2025-01-02T09:00:00Z']],
+  ['0 12 * * 1-5', '2025-01-03T13:00:00Z', ['2025-01-06T12:00:00Z']],
+  ['0 12 * * MON-FRI', '2025-01-03T13:00:00Z', ['2025-01-06T12:00:00Z']],
+  ['0 8 * * SAT,SUN', '2025-01-01T00:00:00Z', ['2025-01-04T08:00:00Z', '2025-01-05T08:00:00Z']],
+  ['0 0 * * 7', '2025-01-01T00:00:00Z', ['2025-01-05T00:00:00Z']],
+  ['0 0 * * 0', '2025-01-01T00:00:00Z', ['2025-01-05T00:00:00Z']],
+  ['0 0 1 * *', '2025-01-15T00:00:00Z', ['2025-02-01T00:00:00Z']],
+  ['0 0 31 * *', '2025-02-01T00:00:00Z', ['2025-03-31T00:00:00Z', '2025-05-31T00:00:00Z']],
+  ['0 0 29 2 *', '2025-01-01T00:00:00Z', ['2028-02-29T00:00:00Z']],
+  ['0 0 29 2 *', '2096-03-01T00:00:00Z', ['2104-02-29T00:00:00Z']],
+  ['0 0 1 JAN *', '2025-06-01T00:00:00Z', ['2026-01-01T00:00:00Z']],
+  ['@yearly', '2025-06-01T00:00:00Z', ['2026-01-01T00:00:00Z']],
+  ['@monthly', '2025-01-31T12:00:00Z', ['2025-02-01T00:00:00Z']],
+  ['@weekly', '2025-01-01T00:00:00Z', ['2025-01-05T00:00:00Z']],
+  ['@daily', '2025-12-31T23:59:00Z', ['2026-01-01T00:00:00Z']],
+  ['@hourly', '2025-01-01T00:59:59Z', ['2025-01-01T01:00:00Z']],
+  // Both day fields restricted: the 13th or a Friday (Vixie cron).
+  ['0 0 13 * 5', '2025-01-01T00:00:00Z', ['2025-01-03T00:00:00Z', '2025-01-10T00:00:00Z', '2025-01-13T00:00:00Z']],
+  ['0 0 1,15 * *', '2025-01-01T00:00:00Z', ['2025-01-15T00:00:00Z', '2025-02-01T00:00:00Z']],
+  ['59 23 31 12 *', '2025-01-01T00:00:00Z', ['2025-12-31T23:59:00Z']],
+  ['0 0 * 2 *', '2025-02-28T12:00:00Z', ['2026-02-01T00:00:00Z']],
+  ['15 14 1 * *', '2025-01-01T14:15:00Z', ['2025-02-01T14:15:00Z']],
+  ['0 22 * * 1-5', '2025-01-03T22:00:00Z', ['2025-01-06T22:00:00Z']],
+  // ---- AWS cron(...), UTC
+  ['cron(0 10 * * ? *)', '2025-01-01T00:00:00Z', ['2025-01-01T10:00:00Z']],
+  ['cron(15 12 * * ? *)', '2025-01-01T00:00:00Z', ['2025-01-01T12:15:00Z']],
+  ['cron(0 18 ? * MON-FRI *)', '2025-01-03T19:00:00Z', ['2025-01-06T18:00:00Z']],
+  ['cron(0 8 1 * ? *)', '2025-01-01T09:00:00Z', ['2025-02-01T08:00:00Z']],
+  ['cron(0/10 * ? * MON-FRI *)', '2025-01-04T00:00:00Z', ['2025-01-06T00:00:00Z', '2025-01-06T00:10:00Z']],
+  ['cron(0/5 8-17 ? * MON-FRI *)', '2025-01-06T17:56:00Z', ['2025-01-07T08:00:00Z']],
+  ['cron(0 9 ? * 2#1 *)', '2025-01-01T00:00:00Z', ['2025-01-06T09:00:00Z', '2025-02-03T09:00:00Z']],
+  ['cron(0 9 ? * 6#3 *)', '2025-01-01T00:00:00Z', ['2025-01-17T09:00:00Z']],
+  ['cron(0 0 ? * 5#5 *)', '2025-01-01T00:00:00Z', ['2025-01-30T00:00:00Z', '2025-05-29T00:00:00Z']],
+  ['cron(30 23 ? * SAT#2 *)', '2025-01-01T00:00:00Z', ['2025-01-11T23:30:00Z']],
+  ['cron(0 0 L * ? *)', '2025-01-31T00:00:00Z', ['2025-02-28T00:00:00Z', '2025-03-31T00:00:00Z']],
+  ['cron(0 0 L 2 ? *)', '2027-06-01T00:00:00Z', ['2028-02-29T00:00:00Z']],
+  ['cron(0 0 LW * ? *)', '2025-05-01T00:00:00Z', ['2025-05-30T00:00:00Z']],
+  ['cron(0 0 15W * ? *)', '2025-02-01T00:00:00Z', ['2025-02-14T00:00:00Z']],
+  ['cron(0 0 1W * ? *)', '2025-02-01T00:00:00Z', ['2025-02-03T00:00:00Z']],
+  ['cron(0 0 ? * 6L *)', '2025-01-01T00:00:00Z', ['2025-01-31T00:00:00Z']],
+  ['cron(0 0 ? * 1L *)', '2025-02-01T00:00:00Z', ['2025-02-23T00:00:00Z']],
+  ['cron(0 12 ? * 1 *)', '2025-01-01T00:00:00Z', ['2025-01-05T12:00:00Z']],
+  ['cron(0 12 ? * 7 *)', '2025-01-01T00:00:00Z', ['2025-01-04T12:00:00Z']],
+  ['cron(0 0 1 1 ? 2027)', '2025-01-01T00:00:00Z', ['2027-01-01T00:00:00Z']],
+  ['cron(0 0 29 2 ? *)', '2025-01-01T00:00:00Z', ['2028-02-29T00:00:00Z']],
+  ['cron(0 6 ? JAN-MAR MON *)', '2025-03-31T07:00:00Z', ['2026-01-05T06:00:00Z']],
+  // ---- rate(...), anchored at the epoch (as the scheduler uses it)
+  ['rate(1 second)', '2025-01-01T00:00:00.500Z', ['2025-01-01T00:00:01Z', '2025-01-01T00:00:02Z']],
+  ['rate(30 seconds)', '2025-01-01T00:00:10Z', ['2025-01-01T00:00:30Z', '2025-01-01T00:01:00Z']],
+  ['rate(5 minutes)', '2025-01-01T00:01:00Z', ['2025-01-01T00:05:00Z']],
+  ['rate(1 hour)', '2025-01-01T10:59:59Z', ['2025-01-01T11:00:00Z']],
+  // 2025-01-01 is day 20089 after the epoch (odd): every other day from the epoch is the 2nd.
+  ['rate(2 days)', '2025-01-01T00:00:00Z', ['2025-01-02T00:00:00Z']],
+  // ---- Europe/Paris, across both 2025 transitions
+  ['TZ=Europe/Paris 0 3 * * *', '2025-01-01T00:00:00Z', ['2025-01-01T02:00:00Z']],
+  ['TZ=Europe/Paris 0 3 * * *', '2025-07-01T00:00:00Z', ['2025-07-01T01:00:00Z']],
+  // 02:30 does not exist on 30 March: once, at the jump (03:00 CEST).
+  ['TZ=Europe/Paris 30 2 * * *', '2025-03-29T12:00:00Z', ['2025-03-30T01:00:00Z', '2025-03-31T00:30:00Z']],
+  // 02:30 happens twice on 26 October: once, at the first (CEST).
+  ['TZ=Europe/Paris 30 2 * * *', '2025-10-25T12:00:00Z', ['2025-10-26T00:30:00Z', '2025-10-27T01:30:00Z']],
+  ['TZ=Europe/Paris 0 * * * *', '2025-03-30T00:30:00Z', ['2025-03-30T01:00:00Z', '2025-03-30T02:00:00Z']],
+  ['TZ=Europe/Paris 0 * * * *', '2025-10-25T23:30:00Z', ['2025-10-26T00:00:00Z', '2025-10-26T02:00:00Z']],
+  ['TZ=Europe/Paris cron(0 12 L * ? *)', '2025-03-01T00:00:00Z', ['2025-03-31T10:00:00Z']],
+  // ---- America/New_York, across both 2025 transitions
+  ['TZ=America/New_York 0 9 * * MON-FRI', '2025-01-01T00:00:00Z', ['2025-01-01T14:00:00Z']],
+  ['TZ=America/New_York 0 9 * * *', '2025-07-01T00:00:00Z', ['2025-07-01T13:00:00Z']],
+  ['TZ=America/New_York 30 2 * * *', '2025-03-08T12:00:00Z', ['2025-03-09T07:00:00Z', '2025-03-10T06:30:00Z']],
+  ['TZ=America/New_York 30 1 * * *', '2025-11-01T12:00:00Z', ['2025-11-02T05:30:00Z', '2025-11-03T06:30:00Z']],
+  ['TZ=America/New_York 0 0 * * *', '2025-03-08T06:00:00Z', ['2025-03-09T05:00:00Z', '2025-03-10T04:00:00Z']],
+  ['CRON_TZ=America/New_York 0 12 1 * *', '2025-02-15T00:00:00Z', ['2025-03-01T17:00:00Z', '2025-04-01T16:00:00Z']],
+  // ---- a zone without DST and a half-hour offset
+  ['TZ=Asia/Kolkata 0 0 * * *', '2025-01-01T00:00:00Z', ['2025-01-01T18:30:00Z']],
+];
+
+describe('TABLE: hand-checked next fire times (both syntaxes, L, W, #, steps, leap years, DST in two zones)', () => {
+  it(`has at least 60 rows (${TABLE.length})`, () => {
+    expect(TABLE.length).toBeGreaterThanOrEqual(60);
+  });
+  it.each(TABLE)('%s after %s', (expression, after, expected) => {
+    const got = fireTimesBetween(parsed(expression), at(after), at(after) + 100 * 366 * 86_400_000, expected.length);
+    expect(got.map((t) => iso(t))).toEqual(expected.map((e) => iso(at(e))));
   });
 });

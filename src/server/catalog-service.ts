@@ -93,7 +93,10 @@ export class CatalogService {
     if (issues.length) throw validationError('VALIDATION_FAILED', issues);
     const spec = { ...parsed.data, run_environment: env.name };
     try {
-      return await this.ctx.store.upsertTask(spec, env.uuid, this.ctx.clock.now());
+      const result = await this.ctx.store.upsertTask(spec, env.uuid, this.ctx.clock.now());
+      // Its schedule may have changed: the scheduler recomputes its sleep.
+      this.ctx.wakeScheduler?.();
+      return result;
     } catch (error) {
       if (isUniqueViolation(error)) throw new BerthError('NAME_TAKEN', `Task "${spec.name}" was created concurrently; retry.`);
       throw error;
@@ -289,6 +292,9 @@ export class CatalogService {
       }
       return changes;
     };
-    return dryRun ? run(this.ctx.store) : this.ctx.store.transaction(run);
+    if (dryRun) return run(this.ctx.store);
+    const changes = await this.ctx.store.transaction(run);
+    this.ctx.wakeScheduler?.();
+    return changes;
   }
 }

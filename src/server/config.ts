@@ -46,6 +46,12 @@ export const ServerConfig = z
      * runs. Detection is at most this late. (Default: 5000)
      */
     livenessIntervalMs: intFrom(10, 600_000).default(5000),
+    /**
+     * Longest sleep (ms) of the scheduler between passes: it wakes at the next due fire, and at
+     * once when this server changes a schedule; this bounds how late it sees a change made
+     * through another server. (Default: 5000)
+     */
+    schedulerIntervalMs: intFrom(10, 600_000).default(5000),
     /** Milliseconds between this server's liveness heartbeats in the database. (Default: 5000) */
     instanceHeartbeatMs: intFrom(100, 600_000).default(5000),
     /** A server silent this long (ms) is dead; another adopts its executions. (Default: 30000) */
@@ -102,6 +108,7 @@ const ENV_NAMES: Record<string, keyof ServerConfigInput> = {
   BERTH_MONITOR_INTERVAL_MS: 'monitorIntervalMs',
   BERTH_LAUNCHER_INTERVAL_MS: 'launcherIntervalMs',
   BERTH_LIVENESS_INTERVAL_MS: 'livenessIntervalMs',
+  BERTH_SCHEDULER_INTERVAL_MS: 'schedulerIntervalMs',
   BERTH_INSTANCE_HEARTBEAT_MS: 'instanceHeartbeatMs',
   BERTH_INSTANCE_TIMEOUT_MS: 'instanceTimeoutMs',
   BERTH_LAUNCH_BATCH_SIZE: 'launchBatchSize',

@@ -25,4 +25,6 @@ export interface ServerContext {
   wakeMonitor(): void;
   /** Ask the workflow engine to look now (an execution ended). Optional: contexts built without one ignore it. */
   wakeWorkflows?(): void;
+  /** Ask the scheduler to look now (a schedule changed). Optional, like `wakeWorkflows`. */
+  wakeScheduler?(): void;
 }

@@ -23,8 +23,11 @@ export class Loop {
   constructor(
     private readonly name: string,
     private readonly intervalMs: number,
-    /** Returns true when it should run again immediately (a full batch, say). */
-    private readonly pass: () => Promise<boolean>,
+    /**
+     * Returns true when it should run again immediately (a full batch, say), or a number of ms to
+     * sleep before the next pass when that is sooner than `intervalMs` (the next due fire, say).
+     */
+    private readonly pass: () => Promise<boolean | number>,
     private readonly log: Logger,
     /**
      * Least time between the starts of two passes, in ms, however often it is woken: many wakes
@@ -56,7 +59,7 @@ export class Loop {
     while (this.running) {
       this.woken = false;
       const startedAt = Date.now();
-      let again = false;
+      let again: boolean | number = false;
       try {
         again = await this.pass();
         this.stats.passes++;
@@ -67,7 +70,7 @@ export class Loop {
         this.log.error(`${this.name} pass failed; will retry`, { error });
       }
       if (!this.running) break;
-      if (again || this.woken) {
+      if (again === true || this.woken) {
         const wait = this.minGapMs - (Date.now() - startedAt);
         // Let I/O callbacks (HTTP requests) run between back-to-back passes.
         await new Promise((resolve) => (wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve)));
@@ -75,7 +78,7 @@ export class Loop {
       }
       await new Promise<void>((resolve) => {
         this.wakeUp = resolve;
-        this.timer = setTimeout(resolve, this.intervalMs);
+        this.timer = setTimeout(resolve, typeof again === 'number' ? Math.max(0, Math.min(again, this.intervalMs)) : this.intervalMs);
       });
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;

@@ -23,6 +23,7 @@ import { LivenessChecker } from './liveness.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { Monitor } from './monitor.js';
+import { Scheduler } from './scheduler.js';
 import { WorkflowEngine } from './workflow-engine.js';
 import { WorkflowService } from './workflow-service.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
@@ -44,6 +45,8 @@ export class BerthServer {
   private closed = false;
   /** Set once the server is built (kept out of the constructor's long parameter list). */
   private workflowEngine: WorkflowEngine | null = null;
+  /** The scheduler (set once built, like the engine); public for tests: its counts and passes. */
+  scheduler: Scheduler | null = null;
 
   private constructor(
     readonly config: ServerConfig,
@@ -117,7 +120,7 @@ export class BerthServer {
         );
       }
       // The loops need the context and the context wakes the loops: tie the knot through `loops`.
-      const loops: { launcher?: Launcher; monitor?: Monitor; workflows?: WorkflowEngine } = {};
+      const loops: { launcher?: Launcher; monitor?: Monitor; workflows?: WorkflowEngine; scheduler?: Scheduler } = {};
       const ctx: ServerContext = {
         store,
         clock,
@@ -128,6 +131,7 @@ export class BerthServer {
         wakeLauncher: () => loops.launcher?.wake(),
         wakeMonitor: () => loops.monitor?.wake(),
         wakeWorkflows: () => loops.workflows?.wake(),
+        wakeScheduler: () => loops.scheduler?.wake(),
       };
       const finisher = new AttemptFinisher(ctx);
       const launcher = new Launcher(ctx, finisher, {
@@ -151,6 +155,8 @@ export class BerthServer {
       const workflowEngine = new WorkflowEngine(ctx, executionsService, { intervalMs: config.monitorIntervalMs });
       loops.workflows = workflowEngine;
       const workflows = new WorkflowService(ctx, workflowEngine);
+      const scheduler = new Scheduler(ctx, workflows, { intervalMs: config.schedulerIntervalMs });
+      loops.scheduler = scheduler;
       const services: Services = {
         ctx,
         executions: executionsService,
@@ -176,10 +182,12 @@ export class BerthServer {
       monitor.start();
       workflowEngine.start();
       liveness.start();
+      scheduler.start();
       const app = await buildApp(services);
       await app.listen({ host: config.host, port: config.port });
       const server = new BerthServer(config, ctx, services, app, launcher, monitor, liveness, registry, lock, bootstrap.key, adopted);
       server.workflowEngine = workflowEngine;
+      server.scheduler = scheduler;
       log.info('berth server listening', {
         url: server.url,
         database: store.dialect === 'sqlite' ? path.join(config.dataDir, 'berth.sqlite') : 'postgres',
@@ -207,6 +215,7 @@ export class BerthServer {
     await this.monitor.stop();
     await this.workflowEngine?.stop();
     await this.liveness.stop();
+    await this.scheduler?.stop();
     await this.registry.stop().catch((error: unknown) => this.ctx.log.warn('could not deregister', { error }));
     for (const executor of this.ctx.executors.values()) await executor.close();
     await this.ctx.store.close();
@@ -216,6 +225,11 @@ export class BerthServer {
 
   /** Counts for health checks and tests. */
   loopStats() {
-    return { launcher: this.launcher.stats, monitor: this.monitor.stats, liveness: this.liveness.stats };
+    return {
+      launcher: this.launcher.stats,
+      monitor: this.monitor.stats,
+      liveness: this.liveness.stats,
+      scheduler: this.scheduler?.stats ?? { passes: 0, errors: 0, lastError: null },
+    };
   }
 }

@@ -120,6 +120,7 @@ export class WorkflowService {
     if (issues.length > 0) throw invalid('VALIDATION_FAILED', issues);
     try {
       const { record, created } = await this.ctx.store.workflows.upsertWorkflow(parsed.data, this.ctx.clock.now());
+      this.ctx.wakeScheduler?.();
       return { record, created };
     } catch (error) {
       if (isUniqueViolation(error)) throw new BerthError('NAME_TAKEN', `Workflow "${parsed.data.name}" was created concurrently; retry.`);
@@ -182,8 +183,22 @@ export class WorkflowService {
    */
   async startWorkflow(ref: string, options: { runReason: WorkflowRunReason; environment?: Record<string, string> }): Promise<WorkflowExecutionRecord> {
     const workflow = await this.require(ref);
+    const created = await this.createStartedExecution(this.ctx.store, workflow, options);
+    return this.advanceStarted(created);
+  }
+
+  /**
+   * The first half of `startWorkflow`: the RUNNING Workflow Execution, created through `store` (the
+   * scheduler's transaction, so the fire and the execution commit together). Call
+   * `advanceStarted` once it is committed.
+   */
+  async createStartedExecution(
+    store: Store,
+    workflow: WorkflowRecord,
+    options: { runReason: WorkflowRunReason; environment?: Record<string, string> },
+  ): Promise<WorkflowExecutionRecord> {
     const now = this.ctx.clock.now();
-    const created = await this.ctx.store.workflows.createWorkflowExecution({
+    const created = await store.workflows.createWorkflowExecution({
       uuid: randomUUID(),
       workflow_uuid: workflow.uuid,
       workflow_version: workflow.version,
@@ -197,6 +212,11 @@ export class WorkflowService {
       attempt_started_at: now,
     });
     this.ctx.log.info('workflow execution started', { workflow: workflow.name, workflow_execution: created.uuid, run_reason: options.runReason });
+    return created;
+  }
+
+  /** The second half of `startWorkflow`: starts the instances without incoming transitions. */
+  async advanceStarted(created: WorkflowExecutionRecord): Promise<WorkflowExecutionRecord> {
     return (await this.engine.advance(created.uuid)) ?? created;
   }
 

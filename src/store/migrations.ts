@@ -221,6 +221,36 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE task_executions ADD COLUMN task_overrides TEXT`,
     ],
   },
+  {
+    version: 7,
+    name: 'scheduler',
+    statements: [
+      // One row per scheduled Task or Workflow: its next fire time, advanced by compare-and-set
+      // so one server (of many) acts on each fire. The index is the scheduler's "due" query.
+      `CREATE TABLE schedules (
+        target_kind TEXT NOT NULL,
+        target_uuid TEXT NOT NULL,
+        expression TEXT NOT NULL,
+        next_fire_at BIGINT,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (target_kind, target_uuid)
+      )`,
+      `CREATE INDEX schedules_next_fire ON schedules (next_fire_at)`,
+      // One row per fire acted on; the primary key refuses a second decision for the same fire.
+      `CREATE TABLE schedule_fires (
+        target_kind TEXT NOT NULL,
+        target_uuid TEXT NOT NULL,
+        fire_at BIGINT NOT NULL,
+        outcome TEXT NOT NULL,
+        execution_uuid TEXT,
+        covered INTEGER NOT NULL,
+        decided_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (target_kind, target_uuid, fire_at)
+      )`,
+      `CREATE INDEX schedule_fires_created ON schedule_fires (created_at)`,
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("berth" in ASCII). */

@@ -6,6 +6,7 @@ import type { TaskSpec } from '../domain/task.js';
 import { looksLikeUuid } from '../domain/common.js';
 import type { Row, SqlDriver, SqlExecutor, SqlValue } from './sql-driver.js';
 import { SqlWorkflowStore } from './sql-workflow-store.js';
+import { mapScheduleFire, mapScheduleState, syncSchedule } from './sql-schedules.js';
 import type {
   ApiKeyRecord,
   ClaimOptions,
@@ -20,6 +21,9 @@ import type {
   ObservedExecution,
   Page,
   RunEnvironmentRecord,
+  ScheduleFireRecord,
+  ScheduleStateRecord,
+  ScheduleTargetKind,
   ServerInstanceRecord,
   Store,
   TaskCutoff,
@@ -346,13 +350,17 @@ export class SqlStore implements Store {
         'UPDATE tasks SET run_environment_uuid = ?, enabled = ?, passive = ?, max_concurrency = ?, spec = ?, updated_at = ? WHERE uuid = ? RETURNING *',
         [...values, String(existing[0].uuid)],
       );
-      return { record: mapTask(rows[0]!), created: false };
+      const record = mapTask(rows[0]!);
+      await this.syncTaskSchedule(record, now);
+      return { record, created: false };
     }
     const rows = await this.db.query(
       'INSERT INTO tasks (run_environment_uuid, enabled, passive, max_concurrency, spec, updated_at, uuid, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
       [...values, randomUUID(), spec.name, now],
     );
-    return { record: mapTask(rows[0]!), created: true };
+    const record = mapTask(rows[0]!);
+    await this.syncTaskSchedule(record, now);
+    return { record, created: true };
   }
 
   async createTaskIfAbsent(spec: TaskSpec, runEnvironmentUuid: string, now: number) {
@@ -373,7 +381,11 @@ export class SqlStore implements Store {
         now,
       ],
     );
-    if (rows[0]) return { record: mapTask(rows[0]), created: true };
+    if (rows[0]) {
+      const record = mapTask(rows[0]);
+      await this.syncTaskSchedule(record, now);
+      return { record, created: true };
+    }
     const existing = await this.db.query('SELECT * FROM tasks WHERE name = ?', [spec.name]);
     if (!existing[0]) throw new Error(`createTaskIfAbsent: Task "${spec.name}" neither inserted nor found`);
     return { record: mapTask(existing[0]), created: false };
@@ -432,7 +444,15 @@ export class SqlStore implements Store {
   }
 
   async deleteTask(uuid: string) {
+    await this.db.run("DELETE FROM schedules WHERE target_kind = 'task' AND target_uuid = ?", [uuid]);
     return (await this.db.run('DELETE FROM tasks WHERE uuid = ?', [uuid])) > 0;
+  }
+
+  /** The scheduler starts non-passive, enabled Tasks with a schedule; others have no row. */
+  private syncTaskSchedule(task: TaskRecord, now: number): Promise<void> {
+    const s = task.spec;
+    const expression = !s.passive && s.enabled && typeof s.schedule === 'string' ? s.schedule : null;
+    return syncSchedule(this.db, 'task', task.uuid, expression, now);
   }
 
   // ---- executions ----
@@ -903,6 +923,94 @@ export class SqlStore implements Store {
     ]);
     const [count] = await this.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM events ${clause}`, params);
     return { items: rows.map(mapEvent), total: num(count?.n ?? 0) };
+  }
+
+  // ---- scheduler ----
+
+  async listDueSchedules(now: number, limit: number) {
+    const rows = await this.db.query(
+      'SELECT * FROM schedules WHERE next_fire_at IS NOT NULL AND next_fire_at <= ? ORDER BY next_fire_at LIMIT ?',
+      [now, limit],
+    );
+    return rows.map(mapScheduleState);
+  }
+
+  async nextScheduleFireAt() {
+    const [row] = await this.db.query<{ t: unknown }>('SELECT MIN(next_fire_at) AS t FROM schedules');
+    return numOrNull(row?.t);
+  }
+
+  async advanceSchedule(expected: ScheduleStateRecord, nextFireAt: number | null, now: number) {
+    const where = [expected.target_kind, expected.target_uuid, expected.expression, expected.next_fire_at];
+    if (this.dialect === 'postgres') {
+      // A row another server is deciding right now is its fire: move on instead of waiting for
+      // its commit (the UPDATE below would wait, then match nothing).
+      const free = await this.db.query(
+        `SELECT 1 AS free FROM schedules WHERE target_kind = ? AND target_uuid = ? AND expression = ? AND next_fire_at = ?${this.lockClause()}`,
+        where,
+      );
+      if (free.length === 0) return false;
+    }
+    const changed = await this.db.run(
+      'UPDATE schedules SET next_fire_at = ?, updated_at = ? WHERE target_kind = ? AND target_uuid = ? AND expression = ? AND next_fire_at = ?',
+      [nextFireAt, now, ...where],
+    );
+    return changed > 0;
+  }
+
+  async deleteSchedule(kind: ScheduleTargetKind, uuid: string) {
+    await this.db.run('DELETE FROM schedules WHERE target_kind = ? AND target_uuid = ?', [kind, uuid]);
+  }
+
+  async listUnsyncedScheduleTargets(limit: number) {
+    const out: { kind: ScheduleTargetKind; uuid: string; expression: string }[] = [];
+    // The LIKE is a cheap pre-filter on the spec's JSON; the parsed spec decides.
+    const tasks = await this.db.query(
+      `SELECT t.* FROM tasks t LEFT JOIN schedules s ON s.target_kind = 'task' AND s.target_uuid = t.uuid
+       WHERE t.passive = 0 AND t.enabled = 1 AND t.spec LIKE ? AND s.target_uuid IS NULL LIMIT ?`,
+      ['%"schedule":"%', limit],
+    );
+    for (const row of tasks) {
+      const task = mapTask(row);
+      if (typeof task.spec.schedule === 'string') out.push({ kind: 'task', uuid: task.uuid, expression: task.spec.schedule });
+    }
+    const workflows = await this.db.query(
+      `SELECT w.uuid, w.spec FROM workflows w LEFT JOIN schedules s ON s.target_kind = 'workflow' AND s.target_uuid = w.uuid
+       WHERE w.spec LIKE ? AND s.target_uuid IS NULL LIMIT ?`,
+      ['%"schedule":"%', limit],
+    );
+    for (const row of workflows) {
+      const spec = JSON.parse(String(row.spec)) as { schedule?: unknown };
+      if (typeof spec.schedule === 'string') out.push({ kind: 'workflow', uuid: String(row.uuid), expression: spec.schedule });
+    }
+    return out;
+  }
+
+  syncSchedule(kind: ScheduleTargetKind, uuid: string, expression: string | null, now: number) {
+    return syncSchedule(this.db, kind, uuid, expression, now);
+  }
+
+  async recordScheduleFire(f: ScheduleFireRecord) {
+    await this.db.run(
+      `INSERT INTO schedule_fires (target_kind, target_uuid, fire_at, outcome, execution_uuid, covered, decided_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [f.target_kind, f.target_uuid, f.fire_at, f.outcome, f.execution_uuid, f.covered, f.decided_by, f.created_at],
+    );
+  }
+
+  async listScheduleFires(filter: { target_uuid?: string; since?: number; limit: number }) {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.target_uuid) {
+      where.push('target_uuid = ?');
+      params.push(filter.target_uuid);
+    }
+    if (filter.since !== undefined) {
+      where.push('fire_at >= ?');
+      params.push(filter.since);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = await this.db.query(`SELECT * FROM schedule_fires ${clause} ORDER BY fire_at, target_uuid LIMIT ?`, [...params, filter.limit]);
+    return rows.map(mapScheduleFire);
   }
 
   async close() {

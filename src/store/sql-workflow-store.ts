@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { looksLikeUuid } from '../domain/common.js';
 import type { WorkflowSpec } from '../domain/workflow.js';
 import type { Row, SqlExecutor, SqlValue } from './sql-driver.js';
+import { syncSchedule } from './sql-schedules.js';
 import type { ExecutionRecord, Page } from './store.js';
 import type {
   NewWorkflowExecution,
@@ -93,13 +94,16 @@ export class SqlWorkflowStore implements WorkflowStore {
         'UPDATE workflows SET spec = ?, version = version + 1, updated_at = ? WHERE uuid = ? RETURNING *',
         [JSON.stringify(spec), now, existing.uuid],
       );
+      await syncSchedule(this.db, 'workflow', existing.uuid, spec.schedule ?? null, now);
       return { record: mapWorkflow(rows[0]!), created: false, changed: true };
     }
     const rows = await this.db.query(
       'INSERT INTO workflows (uuid, name, version, spec, created_at, updated_at) VALUES (?, ?, 1, ?, ?, ?) RETURNING *',
       [randomUUID(), spec.name, JSON.stringify(spec), now, now],
     );
-    return { record: mapWorkflow(rows[0]!), created: true, changed: true };
+    const record = mapWorkflow(rows[0]!);
+    await syncSchedule(this.db, 'workflow', record.uuid, spec.schedule ?? null, now);
+    return { record, created: true, changed: true };
   }
 
   private async getWorkflowByName(name: string): Promise<WorkflowRecord | null> {
@@ -148,6 +152,7 @@ export class SqlWorkflowStore implements WorkflowStore {
       [uuid],
     );
     await this.db.run('DELETE FROM workflow_executions WHERE workflow_uuid = ?', [uuid]);
+    await this.db.run("DELETE FROM schedules WHERE target_kind = 'workflow' AND target_uuid = ?", [uuid]);
     return (await this.db.run('DELETE FROM workflows WHERE uuid = ?', [uuid])) > 0;
   }
 

@@ -498,6 +498,48 @@ export function storeSuite(label: string, makeFixture: () => Promise<StoreFixtur
       expect(page).toMatchObject({ total: 3, items: [{ dedupe_key: 'hb:1' }] });
     });
 
+    it('keeps a scheduled Task\'s next fire time in step with its spec, and advances it by compare-and-set', async () => {
+      // NOW is 2023-11-14T22:13:20Z.
+      const hourly = await newTask('hourly', { schedule: '0 * * * *' });
+      await newTask('unscheduled');
+      await newTask('watched', { passive: true, command: undefined, schedule: '0 * * * *' });
+      await newTask('off', { enabled: false, schedule: '0 * * * *' });
+      const first = Date.parse('2023-11-14T23:00:00Z');
+      expect(await store.nextScheduleFireAt()).toBe(first);
+      expect(await store.listDueSchedules(first - 1, 10)).toEqual([]);
+      const [due] = await store.listDueSchedules(first, 10);
+      expect(due).toEqual({ target_kind: 'task', target_uuid: hourly.uuid, expression: '0 * * * *', next_fire_at: first, updated_at: NOW });
+      expect(await store.listDueSchedules(first, 10)).toHaveLength(1);
+
+      // The same expression keeps the next fire time; a new one restarts from the change.
+      await store.upsertTask(taskSpec('hourly', { schedule: '0 * * * *', description: 'x' }), envUuid, NOW + 3_600_000);
+      expect((await store.listDueSchedules(first, 10))[0]?.next_fire_at).toBe(first);
+      await store.upsertTask(taskSpec('hourly', { schedule: '30 * * * *' }), envUuid, NOW + 60_000);
+      const changed = (await store.listDueSchedules(Number.MAX_SAFE_INTEGER, 10))[0]!;
+      expect(changed).toMatchObject({ expression: '30 * * * *', next_fire_at: Date.parse('2023-11-14T22:30:00Z') });
+
+      // Two servers read the same row: one compare-and-set wins.
+      const next = Date.parse('2023-11-14T23:30:00Z');
+      const results = await Promise.all([store.advanceSchedule(changed, next, NOW), store.advanceSchedule(changed, next, NOW)]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.advanceSchedule({ ...changed, next_fire_at: next, expression: '0 * * * *' }, next + 1, NOW)).toBe(false);
+
+      // One record per (target, fire time).
+      const fire = { target_kind: 'task' as const, target_uuid: hourly.uuid, fire_at: changed.next_fire_at!, outcome: 'started' as const, execution_uuid: randomUUID(), covered: 1, decided_by: 'a', created_at: NOW };
+      await store.recordScheduleFire(fire);
+      await expect(store.recordScheduleFire({ ...fire, decided_by: 'b' })).rejects.toThrow();
+      expect(await store.listScheduleFires({ target_uuid: hourly.uuid, limit: 10 })).toEqual([fire]);
+
+      // Disabled, passive or deleted: no row.
+      await store.upsertTask(taskSpec('hourly', { schedule: '30 * * * *', enabled: false }), envUuid, NOW);
+      expect(await store.nextScheduleFireAt()).toBeNull();
+      const back = (await store.upsertTask(taskSpec('hourly', { schedule: '30 * * * *' }), envUuid, NOW)).record;
+      expect(await store.nextScheduleFireAt()).toBe(Date.parse('2023-11-14T22:30:00Z'));
+      await store.deleteTask(back.uuid);
+      expect(await store.nextScheduleFireAt()).toBeNull();
+      expect(await store.listUnsyncedScheduleTargets(10)).toEqual([]);
+    });
+
     workflowStoreCases({ store: () => store, newTask: (name) => newTask(name), newExecution });
   });
 }

@@ -251,6 +251,40 @@ export interface ClaimOptions {
   executorKinds: readonly string[];
 }
 
+/** What a schedule starts: a Task or a Workflow. */
+export type ScheduleTargetKind = 'task' | 'workflow';
+
+/** A scheduled target's next fire time (`schedules`). */
+export interface ScheduleStateRecord {
+  target_kind: ScheduleTargetKind;
+  target_uuid: string;
+  /** The expression the next fire time was computed from. */
+  expression: string;
+  /** Null when the schedule never fires again (an AWS year range that has passed). */
+  next_fire_at: number | null;
+  updated_at: number;
+}
+
+/** One fire the scheduler acted on (`schedule_fires`). */
+export interface ScheduleFireRecord {
+  target_kind: ScheduleTargetKind;
+  target_uuid: string;
+  /** The fire time the scheduler acted for (the latest of those it covered). */
+  fire_at: number;
+  /**
+   * started: an execution was created; skipped_overlap: an earlier run was still in progress;
+   * skipped_missed: found too late with schedule_missed: skip; failed: the start was refused.
+   */
+  outcome: 'started' | 'skipped_overlap' | 'skipped_missed' | 'failed';
+  execution_uuid: string | null;
+  /** How many fire times this one decision covered (more than 1 after downtime or a slow pass). */
+  covered: number;
+  /** The server instance whose scheduler decided it. */
+  decided_by: string;
+  /** When the scheduler acted (its lateness is `created_at - fire_at`). */
+  created_at: number;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Workflows, their executions and runs (`workflow-store.ts`), bound to the same connection or transaction. */
@@ -381,6 +415,29 @@ export interface Store {
   recordEvent(event: EventRecord): Promise<boolean>;
   /** Events newest first, with filters and a total. */
   listEvents(filter: EventFilter): Promise<Page<EventRecord>>;
+
+  /** Schedules whose next fire time is at or before `now`, earliest first (an index range). */
+  listDueSchedules(now: number, limit: number): Promise<ScheduleStateRecord[]>;
+  /** The earliest next fire time of any schedule, or null when none is scheduled. */
+  nextScheduleFireAt(): Promise<number | null>;
+  /**
+   * Compare-and-set of a schedule's next fire time: true when the row still had `expected`'s
+   * expression and next fire time, so this caller (and no other server) owns the fires before it.
+   */
+  advanceSchedule(expected: ScheduleStateRecord, nextFireAt: number | null, now: number): Promise<boolean>;
+  /** Removes a target's schedule row (its Task or Workflow is gone or no longer scheduled). */
+  deleteSchedule(kind: ScheduleTargetKind, uuid: string): Promise<void>;
+  /**
+   * Scheduled, non-passive, enabled Tasks and scheduled Workflows that have no `schedules` row
+   * (stored before the scheduler existed), at most `limit`.
+   */
+  listUnsyncedScheduleTargets(limit: number): Promise<{ kind: ScheduleTargetKind; uuid: string; expression: string }[]>;
+  /** Creates or refreshes a target's schedule row (see `syncSchedule`). */
+  syncSchedule(kind: ScheduleTargetKind, uuid: string, expression: string | null, now: number): Promise<void>;
+  /** Records a fire; throws when the same (target, fire time) is already recorded. */
+  recordScheduleFire(fire: ScheduleFireRecord): Promise<void>;
+  /** Fires, oldest first, optionally of one target and from a time. */
+  listScheduleFires(filter: { target_uuid?: string; since?: number; limit: number }): Promise<ScheduleFireRecord[]>;
 
   close(): Promise<void>;
 }
