@@ -175,6 +175,22 @@ describe('controlRolePolicy', () => {
     expect(actionsOf(schedules).filter((a) => /Service/.test(a))).toEqual([]);
   });
 
+  it('lets the schedules feature pass the EventBridge role, to EventBridge only, and only when one is given', () => {
+    const role = 'arn:aws:iam::123456789012:role/berth-eventbridge';
+    const withRole = controlRolePolicy({ ...input, features: { eventBridgeSchedules: true }, eventBridgeRoleArn: role });
+    expect(statement(withRole, 'PassEventBridgeRoleToEvents')).toMatchObject({
+      Action: ['iam:PassRole'],
+      Resource: [role],
+      Condition: { StringEquals: { 'iam:PassedToService': 'events.amazonaws.com' } },
+    });
+    expect(withRole.Statement.filter((s) => s.Sid === 'PassEventBridgeRoleToEvents')).toHaveLength(1);
+    const noRole = controlRolePolicy({ ...input, features: { eventBridgeSchedules: true } });
+    expect(noRole.Statement.map((s) => s.Sid)).not.toContain('PassEventBridgeRoleToEvents');
+    const featureOff = controlRolePolicy({ ...input, eventBridgeRoleArn: role });
+    expect(featureOff.Statement.map((s) => s.Sid)).not.toContain('PassEventBridgeRoleToEvents');
+    expect(() => controlRolePolicy({ ...input, eventBridgeRoleArn: 'arn:aws:iam::123456789012:role/*' })).toThrow(/eventBridgeRoleArn/);
+  });
+
   it('drops the task role from iam:PassRole when there is none', () => {
     const { taskRoleArn: _, ...withoutTaskRole } = input;
     expect(statement(controlRolePolicy(withoutTaskRole), 'PassTaskRolesToEcsTasks').Resource).toEqual([input.executionRoleArn]);

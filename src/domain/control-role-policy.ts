@@ -46,6 +46,7 @@ export const CONTROL_ROLE_PLACEHOLDERS = [
   'TaskRoleArn',
   'ScheduleRulePrefix',
   'SecretNamePrefix',
+  'EventBridgeRoleArn',
 ] as const;
 export type ControlRolePlaceholder = (typeof CONTROL_ROLE_PLACEHOLDERS)[number];
 
@@ -216,6 +217,14 @@ export const CONTROL_ROLE_ALLOWED_ACTIONS: readonly ControlRoleGrant[] = [
     resources: [`${ARN}:events:\${Region}:\${Account}:rule/\${ScheduleRulePrefix}*`],
     why: 'Schedules kept as EventBridge rules, only rules with Berth\'s prefix on the default bus.',
   },
+  {
+    sid: 'PassEventBridgeRoleToEvents',
+    feature: 'eventBridgeSchedules',
+    actions: ['iam:PassRole'],
+    resources: ['${EventBridgeRoleArn}'],
+    condition: { StringEquals: { 'iam:PassedToService': 'events.amazonaws.com' } },
+    why: 'A schedule rule\'s ECS target names the role EventBridge runs the task with; only that role, and only to EventBridge.',
+  },
 ];
 
 /** An IAM policy statement (the subset of the grammar Berth writes and checks). */
@@ -253,6 +262,8 @@ export interface ControlRolePolicyInput {
   features?: ControlRoleFeatures;
   /** Prefix of EventBridge rule names, with `eventBridgeSchedules`. (Default: berth-) */
   scheduleRulePrefix?: string;
+  /** The role EventBridge assumes to run scheduled tasks, with `eventBridgeSchedules`. */
+  eventBridgeRoleArn?: string;
   /** Prefix of the Secrets Manager secret names Tasks use (cluster.yaml's SecretNamePrefix). (Default: berth/) */
   secretNamePrefix?: string;
 }
@@ -291,7 +302,11 @@ export function controlRoleBindings(input: ControlRolePolicyInput): ControlRoleB
     issues.push(`secretNamePrefix "${secretPrefix}" must be a name prefix without a leading slash, e.g. berth/ or myteam/berth-`);
   }
   if (!LOG_GROUP_PATTERN.test(input.logGroup)) issues.push(`logGroup "${input.logGroup}" is not a log group name`);
-  for (const [field, arn] of [['executionRoleArn', input.executionRoleArn], ['taskRoleArn', input.taskRoleArn]] as const) {
+  for (const [field, arn] of [
+    ['executionRoleArn', input.executionRoleArn],
+    ['taskRoleArn', input.taskRoleArn],
+    ['eventBridgeRoleArn', input.eventBridgeRoleArn],
+  ] as const) {
     if (arn !== undefined && !ROLE_ARN_PATTERN.test(arn)) issues.push(`${field} "${arn}" is not an IAM role ARN`);
   }
   if (issues.length > 0) invalid(issues);
@@ -306,6 +321,7 @@ export function controlRoleBindings(input: ControlRolePolicyInput): ControlRoleB
     ...(input.taskRoleArn ? { TaskRoleArn: input.taskRoleArn } : {}),
     ScheduleRulePrefix: rulePrefix,
     SecretNamePrefix: secretPrefix,
+    ...(input.eventBridgeRoleArn ? { EventBridgeRoleArn: input.eventBridgeRoleArn } : {}),
   };
 }
 
@@ -372,7 +388,8 @@ export function controlRolePolicy(input: ControlRolePolicyInput): IamPolicyDocum
  * ARN's (the role lives in the account that runs the tasks).
  */
 export function controlRolePolicyInput(
-  env: Pick<AwsEcsRunEnvironmentSpec, 'name' | 'region' | 'cluster' | 'task_definition_prefix' | 'execution_role_arn' | 'task_role_arn' | 'log_group'>,
+  env: Pick<AwsEcsRunEnvironmentSpec, 'name' | 'region' | 'cluster' | 'task_definition_prefix' | 'execution_role_arn' | 'task_role_arn' | 'log_group'> &
+    Partial<Pick<AwsEcsRunEnvironmentSpec, 'eventbridge_role_arn' | 'schedule_rule_prefix'>>,
   options: { accountId?: string; features?: ControlRoleFeatures; scheduleRulePrefix?: string; secretNamePrefix?: string } = {},
 ): ControlRolePolicyInput {
   const accountId =
@@ -388,7 +405,10 @@ export function controlRolePolicyInput(
     // The same default as the aws-ecs executor's log group.
     logGroup: env.log_group ?? `/berth/${env.name}`,
     ...(options.features ? { features: options.features } : {}),
-    ...(options.scheduleRulePrefix ? { scheduleRulePrefix: options.scheduleRulePrefix } : {}),
+    ...(options.scheduleRulePrefix || env.schedule_rule_prefix
+      ? { scheduleRulePrefix: options.scheduleRulePrefix ?? env.schedule_rule_prefix }
+      : {}),
+    ...(env.eventbridge_role_arn ? { eventBridgeRoleArn: env.eventbridge_role_arn } : {}),
     ...(options.secretNamePrefix ? { secretNamePrefix: options.secretNamePrefix } : {}),
   };
 }

@@ -5,6 +5,7 @@
 import { checkFargateSize } from './aws.js';
 import { formatPath } from './common.js';
 import type { ValidationIssue } from './errors.js';
+import { toEventBridgeExpression } from './eventbridge-schedule.js';
 import type { AwsEcsRunEnvironmentSpec } from './run-environment.js';
 import { isAwsSecretRef } from './secret-ref.js';
 import type { TaskSpec } from './task.js';
@@ -61,6 +62,16 @@ export function checkLocalTask(task: TaskSpec, prefix: (string | number)[] = [])
 export function checkEcsTask(task: TaskSpec, env: AwsEcsRunEnvironmentSpec, prefix: (string | number)[] = []): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const at = (...path: (string | number)[]) => formatPath([...prefix, ...path]);
+  if (env.schedules === 'eventbridge' && !task.passive && typeof task.schedule === 'string') {
+    const converted = toEventBridgeExpression(task.schedule);
+    if (!converted.ok) {
+      issues.push({
+        path: at('schedule'),
+        message: `Run Environment "${env.name}" keeps schedules as EventBridge rules: ${converted.error}`,
+        code: 'custom',
+      });
+    }
+  }
   if (task.task_definition_file !== undefined) {
     issues.push({
       path: at('task_definition_file'),

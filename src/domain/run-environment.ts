@@ -139,7 +139,27 @@ const AwsEcsRunEnvironmentFields = z
       .refine((v) => isAwsSecretRef(v), { message: 'must be a Secrets Manager or SSM parameter ARN holding a Berth reporter key' })
       .optional()
       .describe('Secret holding a Berth API key for the wrapper; passed as the PROC_WRAPPER_API_KEY secret.'),
+    schedules: z
+      .enum(['berth', 'eventbridge'])
+      .optional()
+      .describe(
+        'Who fires the schedules of this Run Environment\'s Tasks: berth (Berth\'s scheduler), or eventbridge (an EventBridge rule per Task runs the ECS task directly, even while Berth is down; the wrapper reports the run). (Default: berth)',
+      ),
+    eventbridge_role_arn: RoleArn.optional().describe(
+      'Role EventBridge assumes to call ecs:RunTask and pass the task roles (with schedules: eventbridge).',
+    ),
+    schedule_rule_prefix: z
+      .string()
+      .regex(/^[.\-_A-Za-z0-9]{1,32}$/, { message: 'must be 1–32 characters: letters, digits, ".", "-" or "_"' })
+      .optional()
+      .describe('EventBridge rule names are <prefix><task name> (with schedules: eventbridge). (Default: berth-)'),
   });
+
+/** Whether EventBridge rules, not Berth's scheduler, fire this Run Environment's Task schedules. */
+export function schedulesInEventBridge(spec: unknown): boolean {
+  const s = spec as { kind?: unknown; schedules?: unknown } | null;
+  return s?.kind === 'aws-ecs' && s.schedules === 'eventbridge';
+}
 
 export const AwsEcsRunEnvironmentSpec = AwsEcsRunEnvironmentFields.superRefine((env, ctx) => {
     if (env.launch_type && env.capacity_provider_strategy) {
@@ -151,6 +171,28 @@ export const AwsEcsRunEnvironmentSpec = AwsEcsRunEnvironmentFields.superRefine((
     }
     if (env.external_id && !env.role_arn) {
       ctx.addIssue({ code: 'custom', path: ['external_id'], message: 'external_id only makes sense with role_arn' });
+    }
+    if (env.schedules === 'eventbridge') {
+      if (!env.eventbridge_role_arn) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['eventbridge_role_arn'],
+          message: 'schedules: eventbridge needs eventbridge_role_arn, the role EventBridge assumes to run the tasks (cluster.yaml outputs one)',
+        });
+      }
+      if (!env.api_url || !env.api_key_secret) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [env.api_url ? 'api_key_secret' : 'api_url'],
+          message: 'schedules: eventbridge needs api_url and api_key_secret, so the wrapper in the container can report the runs EventBridge starts',
+        });
+      }
+    } else {
+      for (const field of ['eventbridge_role_arn', 'schedule_rule_prefix'] as const) {
+        if (env[field] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [field], message: `${field} only applies with schedules: eventbridge` });
+        }
+      }
     }
   });
 export type AwsEcsRunEnvironmentSpec = z.infer<typeof AwsEcsRunEnvironmentSpec>;

@@ -154,6 +154,8 @@ export interface Executor {
    * Never throws for a failed check; throws only for settings it cannot read at all.
    */
   verify?(request: VerifyRequest): Promise<VerifyResult>;
+  /** Creates, updates or deletes a Task's schedule rule so it matches the Task. Idempotent. */
+  syncScheduleRule?(request: ScheduleRuleRequest): Promise<ScheduleRuleResult>;
 
   /** Releases resources; running processes are left running (a restarted server re-attaches). */
   close(): Promise<void>;
@@ -171,6 +173,23 @@ export interface PruneRequest {
 export interface PruneResult {
   kept: string[];
   removed: string[];
+}
+
+/**
+ * Keep a Task's schedule as a rule in the executor's own scheduler (aws-ecs: an EventBridge rule
+ * that runs the ECS task directly). `task: null`-like removal is `remove: true`.
+ */
+export interface ScheduleRuleRequest {
+  runEnvironment: StartRequest['runEnvironment'];
+  task: { uuid: string; name: string; spec: Record<string, unknown> };
+  /** Delete the rule (the Task is being deleted, lost its schedule, or became passive). */
+  remove: boolean;
+}
+
+export interface ScheduleRuleResult {
+  rule: string;
+  /** What changed in AWS: nothing when the rule already matched. */
+  action: 'created' | 'updated' | 'deleted' | 'unchanged';
 }
 
 export interface VerifyRequest {

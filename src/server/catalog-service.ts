@@ -4,7 +4,7 @@ import { formatIssues } from '../domain/common.js';
 import { BerthError } from '../domain/errors.js';
 import type { ValidationIssue } from '../domain/errors.js';
 import { ACTIVE_STATUSES } from '../domain/execution-status.js';
-import { RunEnvironmentSpec } from '../domain/run-environment.js';
+import { RunEnvironmentSpec, schedulesInEventBridge } from '../domain/run-environment.js';
 import { checkEcsTask, checkLocalTask } from '../domain/ecs-task.js';
 import { TaskSpec } from '../domain/task.js';
 import type { VerifyCheck } from '../executors/executor.js';
@@ -74,11 +74,65 @@ export class CatalogService {
     return env.kind === 'local' ? checkLocalTask(spec, prefix) : checkEcsTask(spec, env, prefix);
   }
 
+  /**
+   * `schedules: eventbridge`: makes the Task's EventBridge rule match it (or removes it). Throws
+   * AWS_CALL_FAILED naming the AWS action when AWS refuses; callers run it before they commit.
+   */
+  private async syncScheduleRule(env: RunEnvironmentRecord, task: TaskRecord, remove: boolean): Promise<void> {
+    const executor = this.ctx.executors.get(env.kind);
+    if (!executor?.syncScheduleRule) {
+      throw new BerthError(
+        'EXECUTOR_DISABLED',
+        `Run Environment "${env.name}" keeps schedules as EventBridge rules, but this server does not run "${env.kind}" Tasks, so it cannot manage them.`,
+      );
+    }
+    const result = await executor.syncScheduleRule({
+      runEnvironment: { uuid: env.uuid, name: env.name, kind: env.kind, settings: env.spec as Record<string, unknown> },
+      task: { uuid: task.uuid, name: task.name, spec: task.spec as Record<string, unknown> },
+      remove,
+    });
+    if (result.action !== 'unchanged') this.ctx.log.info('EventBridge schedule rule synced', { task: task.name, rule: result.rule, action: result.action });
+  }
+
+  /** Re-syncs the rules of every Task of a Run Environment whose settings changed. */
+  private async resyncRules(store: Store, before: RunEnvironmentRecord | null, after: RunEnvironmentRecord): Promise<void> {
+    const now = this.ctx.clock.now();
+    for (let offset = 0; ; offset += 100) {
+      const page = await store.listTasks({ run_environment_uuid: after.uuid, limit: 100, offset });
+      for (const task of page.items) {
+        if (before && schedulesInEventBridge(before.spec)) {
+          const beforePrefix = (before.spec as { schedule_rule_prefix?: string }).schedule_rule_prefix;
+          const afterPrefix = (after.spec as { schedule_rule_prefix?: string }).schedule_rule_prefix;
+          // The old rule goes when the Run Environment leaves EventBridge or renames its rules.
+          if (!schedulesInEventBridge(after.spec) || beforePrefix !== afterPrefix) await this.syncScheduleRule(before, task, true);
+        }
+        if (schedulesInEventBridge(after.spec)) {
+          await this.syncScheduleRule(after, task, false);
+          // Berth's scheduler no longer fires it.
+          await store.syncSchedule('task', task.uuid, null, now);
+        } else if (!task.spec.passive && task.spec.enabled && typeof task.spec.schedule === 'string') {
+          // Back on Berth's scheduler.
+          await store.syncSchedule('task', task.uuid, task.spec.schedule, now);
+        }
+      }
+      if (page.items.length < 100) break;
+    }
+  }
+
   async upsertRunEnvironment(input: unknown): Promise<{ record: RunEnvironmentRecord; created: boolean }> {
     const parsed = RunEnvironmentSpec.safeParse(input);
     if (!parsed.success) throw validationError('VALIDATION_FAILED', formatIssues(parsed.error));
     try {
-      return await this.ctx.store.upsertRunEnvironment(parsed.data, this.ctx.clock.now());
+      return await this.ctx.store.transaction(async (tx) => {
+        const before = await tx.getRunEnvironment(parsed.data.name);
+        const saved = await tx.upsertRunEnvironment(parsed.data, this.ctx.clock.now());
+        // Its Tasks' EventBridge rules follow its settings (network, role, prefix, or leaving
+        // EventBridge for Berth's scheduler), before the change commits.
+        if (schedulesInEventBridge(saved.record.spec) || (before && schedulesInEventBridge(before.spec))) {
+          await this.resyncRules(tx, before, saved.record);
+        }
+        return saved;
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw new BerthError('NAME_TAKEN', `Run Environment "${parsed.data.name}" was created concurrently; retry.`);
       throw error;
@@ -93,7 +147,18 @@ export class CatalogService {
     if (issues.length) throw validationError('VALIDATION_FAILED', issues);
     const spec = { ...parsed.data, run_environment: env.name };
     try {
-      const result = await this.ctx.store.upsertTask(spec, env.uuid, this.ctx.clock.now());
+      // With EventBridge schedules, the rule is synced inside the transaction that saves the
+      // Task: a failed sync rolls the save back, so the store never silently disagrees with AWS.
+      const result = await this.ctx.store.transaction(async (tx) => {
+        const before = await tx.getTask(spec.name);
+        const saved = await tx.upsertTask(spec, env.uuid, this.ctx.clock.now());
+        if (before && before.run_environment_uuid !== env.uuid) {
+          const old = await tx.getRunEnvironment(before.run_environment_uuid);
+          if (old && schedulesInEventBridge(old.spec)) await this.syncScheduleRule(old, before, true);
+        }
+        if (schedulesInEventBridge(env.spec)) await this.syncScheduleRule(env, saved.record, false);
+        return saved;
+      });
       // Its schedule may have changed: the scheduler recomputes its sleep.
       this.ctx.wakeScheduler?.();
       return result;
@@ -150,6 +215,8 @@ export class CatalogService {
           `Task "${task.name}" has ${active} execution(s) queued or running; stop them first (berth executions ls --task ${task.name}).`,
         );
       }
+      const env = await tx.getRunEnvironment(task.run_environment_uuid);
+      if (env && schedulesInEventBridge(env.spec)) await this.syncScheduleRule(env, task, true);
       await tx.deleteTask(task.uuid);
     });
   }
@@ -253,7 +320,13 @@ export class CatalogService {
         const action = !existing ? 'create' : fields.length ? 'update' : 'unchanged';
         changes.push({ kind: 'run_environment', name: spec.name, action, fields: action === 'create' ? [] : fields });
         let uuid = existing?.uuid ?? null;
-        if (!dryRun && action !== 'unchanged') uuid = (await store.upsertRunEnvironment(spec, now)).record.uuid;
+        if (!dryRun && action !== 'unchanged') {
+          const saved = (await store.upsertRunEnvironment(spec, now)).record;
+          uuid = saved.uuid;
+          if (existing && (schedulesInEventBridge(existing.spec) || schedulesInEventBridge(saved.spec))) {
+            await this.resyncRules(store, existing, saved);
+          }
+        }
         envKinds.set(spec.name, { spec, uuid });
       }
       const issues: ValidationIssue[] = [];
@@ -283,7 +356,17 @@ export class CatalogService {
         const fields = diffFields(existing ? (existing.spec as Record<string, unknown>) : null, spec);
         const action = !existing ? 'create' : fields.length ? 'update' : 'unchanged';
         changes.push({ kind: 'task', name: spec.name, action, fields: action === 'create' ? [] : fields });
-        if (!dryRun && action !== 'unchanged') await store.upsertTask(spec, envRef.uuid!, now);
+        if (dryRun) continue;
+        const record = action !== 'unchanged' ? (await store.upsertTask(spec, envRef.uuid!, now)).record : existing!;
+        if (existing && existing.run_environment_uuid !== envRef.uuid) {
+          const old = await store.getRunEnvironment(existing.run_environment_uuid);
+          if (old && schedulesInEventBridge(old.spec)) await this.syncScheduleRule(old, existing, true);
+        }
+        if (schedulesInEventBridge(envRef.spec)) {
+          // Unchanged Tasks too: sync reads first and writes only what drifted.
+          const envRecord: RunEnvironmentRecord = { uuid: envRef.uuid!, name: envRef.name, kind: envRef.spec.kind, spec: envRef.spec, created_at: now, updated_at: now };
+          await this.syncScheduleRule(envRecord, record, false);
+        }
       }
       if (doc.workflows.length > 0) {
         if (!this.workflows) throw new Error('CatalogService: built without a WorkflowService, it cannot apply workflows');

@@ -1,3 +1,4 @@
+import { schedulesInEventBridge } from '../domain/run-environment.js';
 import { BerthError, coerceError } from '../domain/errors.js';
 import { ACTIVE_STATUSES } from '../domain/execution-status.js';
 import type { RunReason } from '../domain/execution-status.js';
@@ -175,9 +176,12 @@ export class Scheduler extends LoopRunner {
   private async fireTask(state: ScheduleStateRecord, schedule: Schedule, now: number): Promise<void> {
     const store = this.ctx.store;
     const task = await store.getTask(state.target_uuid);
-    if (!task || task.spec.passive || !task.spec.enabled || task.spec.schedule !== state.expression) {
+    // A Run Environment with schedules: eventbridge has EventBridge fire its Tasks, never Berth.
+    const env = task ? await store.getRunEnvironment(task.run_environment_uuid) : null;
+    const inEventBridge = env !== null && schedulesInEventBridge(env.spec);
+    if (!task || task.spec.passive || !task.spec.enabled || task.spec.schedule !== state.expression || inEventBridge) {
       // Out of step with the Task (changed without the store's sync): bring it back in step.
-      const expression = task && !task.spec.passive && task.spec.enabled ? task.spec.schedule : null;
+      const expression = task && !task.spec.passive && task.spec.enabled && !inEventBridge ? task.spec.schedule : null;
       await store.syncSchedule('task', state.target_uuid, expression, now);
       return;
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ACTIVE_STATUSES, TERMINAL_STATUSES } from '../domain/execution-status.js';
 import type { ExecutionStatus } from '../domain/execution-status.js';
+import { schedulesInEventBridge } from '../domain/run-environment.js';
 import type { RunEnvironmentSpec } from '../domain/run-environment.js';
 import type { TaskSpec } from '../domain/task.js';
 import { looksLikeUuid } from '../domain/common.js';
@@ -448,10 +449,17 @@ export class SqlStore implements Store {
     return (await this.db.run('DELETE FROM tasks WHERE uuid = ?', [uuid])) > 0;
   }
 
-  /** The scheduler starts non-passive, enabled Tasks with a schedule; others have no row. */
-  private syncTaskSchedule(task: TaskRecord, now: number): Promise<void> {
+  /**
+   * The scheduler starts non-passive, enabled Tasks with a schedule; others have no row. Nor do
+   * Tasks whose Run Environment keeps schedules as EventBridge rules (EventBridge fires those).
+   */
+  private async syncTaskSchedule(task: TaskRecord, now: number): Promise<void> {
     const s = task.spec;
-    const expression = !s.passive && s.enabled && typeof s.schedule === 'string' ? s.schedule : null;
+    let expression = !s.passive && s.enabled && typeof s.schedule === 'string' ? s.schedule : null;
+    if (expression !== null) {
+      const env = await this.getRunEnvironment(task.run_environment_uuid);
+      if (env && schedulesInEventBridge(env.spec)) expression = null;
+    }
     return syncSchedule(this.db, 'task', task.uuid, expression, now);
   }
 
@@ -966,12 +974,16 @@ export class SqlStore implements Store {
     const out: { kind: ScheduleTargetKind; uuid: string; expression: string }[] = [];
     // The LIKE is a cheap pre-filter on the spec's JSON; the parsed spec decides.
     const tasks = await this.db.query(
-      `SELECT t.* FROM tasks t LEFT JOIN schedules s ON s.target_kind = 'task' AND s.target_uuid = t.uuid
-       WHERE t.passive = 0 AND t.enabled = 1 AND t.spec LIKE ? AND s.target_uuid IS NULL LIMIT ?`,
-      ['%"schedule":"%', limit],
+      `SELECT t.*, r.spec AS run_environment_spec FROM tasks t
+       JOIN run_environments r ON r.uuid = t.run_environment_uuid
+       LEFT JOIN schedules s ON s.target_kind = 'task' AND s.target_uuid = t.uuid
+       WHERE t.passive = 0 AND t.enabled = 1 AND t.spec LIKE ? AND s.target_uuid IS NULL AND r.spec NOT LIKE ? LIMIT ?`,
+      ['%"schedule":"%', '%"schedules":"eventbridge"%', limit],
     );
     for (const row of tasks) {
       const task = mapTask(row);
+      // EventBridge fires the schedules of these (the LIKE above is the cheap filter).
+      if (schedulesInEventBridge(JSON.parse(String(row.run_environment_spec)))) continue;
       if (typeof task.spec.schedule === 'string') out.push({ kind: 'task', uuid: task.uuid, expression: task.spec.schedule });
     }
     const workflows = await this.db.query(

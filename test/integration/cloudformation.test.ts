@@ -248,6 +248,7 @@ const TEMPLATE_BINDINGS: ControlRoleBindings = {
   TaskRoleArn: '${TaskRoleArn}',
   ScheduleRulePrefix: '${ScheduleRulePrefix}',
   SecretNamePrefix: '${SecretNamePrefix}',
+  EventBridgeRoleArn: '${EventBridgeRoleArn}',
 };
 const FEATURE_CONDITIONS: Record<string, { feature: keyof ControlRoleFeatures; parameter: string }> = {
   ServicesEnabled: { feature: 'services', parameter: 'EnableServices' },
@@ -804,6 +805,53 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
       expect(groupTags.tags).toMatchObject({ Project: 'berth', 'berth:managed-by': 'cloudformation' });
     });
 
+    it('CreateEventBridgeRole=true: a role EventBridge may assume to run only Berth task definitions in the cluster, passing only the task roles', async () => {
+      const { outputs, resources } = await deploy('cluster-events', 'cluster.yaml', {
+        ClusterName: 'berth-events',
+        LogGroupName: '/berth/events',
+        CreateEventBridgeRole: 'true',
+        TaskDefinitionPrefix: 'acme-',
+      });
+      expect(Object.keys(outputs).sort()).toEqual(['ClusterArn', 'ClusterName', 'EventBridgeRoleArn', 'ExecutionRoleArn', 'LogGroupName', 'TaskRoleArn']);
+      const role = (await iam.send(new GetRoleCommand({ RoleName: resources.EventBridgeRole! }))).Role!;
+      expect(role.Arn).toBe(outputs.EventBridgeRoleArn);
+      expect(policyJson(role.AssumeRolePolicyDocument).Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+        },
+      ]);
+      expect((await iam.send(new ListRolePoliciesCommand({ RoleName: role.RoleName! }))).PolicyNames).toEqual(['berth-run-scheduled-tasks']);
+      const policy = policyJson(
+        (await iam.send(new GetRolePolicyCommand({ RoleName: role.RoleName!, PolicyName: 'berth-run-scheduled-tasks' }))).PolicyDocument,
+      );
+      expect(policy.Statement).toEqual([
+        {
+          Sid: 'RunBerthTasksInTheCluster',
+          Effect: 'Allow',
+          Action: 'ecs:RunTask',
+          Resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/acme-*`,
+          Condition: { ArnEquals: { 'ecs:cluster': `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/berth-events` } },
+        },
+        {
+          Sid: 'TagTasksItStarts',
+          Effect: 'Allow',
+          Action: 'ecs:TagResource',
+          Resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/berth-events/*`,
+          Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+        },
+        {
+          Sid: 'PassTaskRolesToEcsTasks',
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: [outputs.ExecutionRoleArn, outputs.TaskRoleArn],
+          Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+        },
+      ]);
+    });
+
     it('CreateCluster=false: uses the existing cluster (creates none) and still creates the roles and the log group', async () => {
       await ecs.send(new CreateClusterCommand({ clusterName: 'existing-analytics' }));
       const before = (await ecs.send(new ListClustersCommand({}))).clusterArns ?? [];
@@ -852,6 +900,7 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
   describe('control-role.yaml', () => {
     const EXECUTION = `arn:aws:iam::${ACCOUNT}:role/berth-test-execution`;
     const TASK = `arn:aws:iam::${ACCOUNT}:role/berth-test-task`;
+    const EVENTS_ROLE = `arn:aws:iam::${ACCOUNT}:role/berth-test-eventbridge`;
     const bindings = (taskRole?: string): ControlRoleBindings => ({
       Partition: 'aws',
       Region: REGION,
@@ -863,6 +912,7 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
       ...(taskRole ? { TaskRoleArn: taskRole } : {}),
       ScheduleRulePrefix: 'berth-',
       SecretNamePrefix: 'berth/',
+      EventBridgeRoleArn: EVENTS_ROLE,
     });
     async function inlinePolicies(roleName: string) {
       const names = (await iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
@@ -926,6 +976,7 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
         ExecutionRoleArn: EXECUTION,
         EnableServices: 'true',
         EnableEventBridgeSchedules: 'true',
+        EventBridgeRoleArn: EVENTS_ROLE,
       });
       expect(outputs.ExternalIdRequired).toBe('false');
       expect(outputs.TrustMode).toBe('oidc');
@@ -959,6 +1010,15 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
       // No task role given: PassRole names the execution role alone.
       const passRole = (policies['berth-control'].Statement as Cfn[]).find((s) => s.Sid === 'PassTaskRolesToEcsTasks');
       expect(passRole.Resource).toEqual([EXECUTION]);
+      // The EventBridge role goes to EventBridge only, and only with the schedules feature.
+      const passEvents = (policies['berth-control-schedules'].Statement as Cfn[]).find((s) => s.Sid === 'PassEventBridgeRoleToEvents');
+      expect(passEvents).toMatchObject({
+        Action: 'iam:PassRole',
+        Resource: EVENTS_ROLE,
+        Condition: { StringEquals: { 'iam:PassedToService': 'events.amazonaws.com' } },
+      });
+      const schedulesOff = checkControlRolePolicy(policies['berth-control-schedules'], { bindings: bindings(), features: {} });
+      expect(schedulesOff.excess.some((e) => e.includes('iam:PassRole'))).toBe(true);
     });
 
     it('with the features off, their permissions are absent and would count as excess', async () => {

@@ -1,5 +1,6 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsEcsRunEnvironmentSpec } from '../../domain/run-environment.js';
 import { TokenBucket } from './aws-calls.js';
@@ -24,6 +25,8 @@ export interface EcsClients {
   config: AwsClientConfig;
   ecs: ECSClient;
   logs: CloudWatchLogsClient;
+  /** For schedules kept as EventBridge rules (`schedules: eventbridge`). */
+  events: EventBridgeClient;
   /** Shared by every RunTask through these credentials and region. */
   launches: TokenBucket;
 }
@@ -65,6 +68,7 @@ export class EcsClientFactory {
       config,
       ecs: new ECSClient(config),
       logs: new CloudWatchLogsClient(config),
+      events: new EventBridgeClient(config),
       launches: new TokenBucket(env.launch_rate.burst, env.launch_rate.per_second),
     };
     this.cache.set(key, clients);
@@ -75,6 +79,7 @@ export class EcsClientFactory {
     for (const c of this.cache.values()) {
       c.ecs.destroy();
       c.logs.destroy();
+      c.events.destroy();
     }
     this.cache.clear();
   }

@@ -26,6 +26,8 @@ import type {
   PruneRequest,
   PruneResult,
   RecoverKey,
+  ScheduleRuleRequest,
+  ScheduleRuleResult,
   StartRequest,
   StartResult,
   VerifyRequest,
@@ -37,6 +39,7 @@ import { EcsClientFactory } from './ecs-clients.js';
 import type { EcsClients } from './ecs-clients.js';
 import { observeEcsTask } from './ecs-status.js';
 import { verifyEcsEnvironment, VERIFY_RETRY } from './ecs-verify.js';
+import { syncEventBridgeRule } from './eventbridge-schedules.js';
 import { buildTaskDefinition, familyOf, HASH_TAG, logGroupOf } from './task-definition.js';
 import type { BuiltDefinition } from './task-definition.js';
 
@@ -356,8 +359,14 @@ export class EcsExecutor implements Executor {
     }
   }
 
-  private async register(clients: EcsClients, runEnvironmentUuid: string, definition: BuiltDefinition): Promise<string> {
+  /**
+   * Registers `definition` unless the family's latest revision has its hash. With a Run
+   * Environment uuid the ARN is remembered in the store; without one (schedule rules, which sync
+   * inside a store transaction) the store is not touched.
+   */
+  private async register(clients: EcsClients, runEnvironmentUuid: string | null, definition: BuiltDefinition): Promise<string> {
     const remember = async (arn: string, revision: number) => {
+      if (runEnvironmentUuid === null) return arn;
       await this.options.definitions.put({ runEnvironmentUuid, family: definition.family, hash: definition.hash, arn, revision });
       return arn;
     };
@@ -595,6 +604,24 @@ export class EcsExecutor implements Executor {
       wait: this.wait,
     });
     return { checks };
+  }
+
+  /** `schedules: eventbridge`: the Task's EventBridge rule (eventbridge-schedules.ts). */
+  async syncScheduleRule(request: ScheduleRuleRequest): Promise<ScheduleRuleResult> {
+    const env = this.settingsOf(request.runEnvironment.settings);
+    const clients = this.clients.for(env);
+    const task = TaskSpec.parse({ ...request.task.spec, run_environment: request.runEnvironment.name });
+    return syncEventBridgeRule(
+      {
+        clients,
+        retry: this.retry,
+        wait: this.wait,
+        // Not through the store's cache: rules sync inside a store transaction (catalog-service.ts).
+        definitionArn: (definition) => this.register(clients, null, definition),
+        ensureLogGroup: (group) => this.ensureLogGroup(clients, env, group),
+      },
+      { env, task, taskUuid: request.task.uuid, definition: buildTaskDefinition(task, env), remove: request.remove },
+    );
   }
 
   async close(): Promise<void> {
