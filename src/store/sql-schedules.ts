@@ -11,6 +11,7 @@
  */
 import { nextFireTime, parseSchedule } from '../domain/schedule.js';
 import type { Row, SqlExecutor } from './sql-driver.js';
+import { num } from './sql-values.js';
 import type { ScheduleFireRecord, ScheduleStateRecord, ScheduleTargetKind } from './store.js';
 
 /** The first fire time after `now`, or null when the expression is invalid or never fires again. */
@@ -42,8 +43,6 @@ export async function syncSchedule(
     [kind, uuid, expression, firstFireAfter(expression, now), now],
   );
 }
-
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
 export function mapScheduleState(row: Row): ScheduleStateRecord {
   return {

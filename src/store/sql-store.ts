@@ -6,6 +6,7 @@ import type { RunEnvironmentSpec } from '../domain/run-environment.js';
 import type { TaskSpec } from '../domain/task.js';
 import { looksLikeUuid } from '../domain/common.js';
 import type { Row, SqlDriver, SqlExecutor, SqlValue } from './sql-driver.js';
+import { fromJson, num, numOrNull, placeholders } from './sql-values.js';
 import { SqlWorkflowStore } from './sql-workflow-store.js';
 import { mapScheduleFire, mapScheduleState, syncSchedule } from './sql-schedules.js';
 import type {
@@ -101,25 +102,8 @@ const LAST_SIGN_OF_LIFE_SQL = `(CASE
 /** Task cutoffs per liveness query (two parameters each). */
 const CUTOFF_CHUNK = 200;
 
-function placeholders(n: number): string {
-  return Array.from({ length: n }, () => '?').join(', ');
-}
-
 function toJson(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);
-}
-
-function fromJson<T>(value: unknown, fallback: T): T {
-  if (value === null || value === undefined) return fallback;
-  return JSON.parse(String(value)) as T;
-}
-
-function num(value: unknown): number {
-  return Number(value);
-}
-
-function numOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
 }
 
 function mapExecution(row: Row): ExecutionRecord {
@@ -670,7 +654,6 @@ export class SqlStore implements Store {
     }
     return out;
   }
-
 
   async listUnlaunchedExecutions(instanceId: string, limit: number) {
     const rows = await this.db.query(

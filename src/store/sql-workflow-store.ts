@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { looksLikeUuid } from '../domain/common.js';
 import type { WorkflowSpec } from '../domain/workflow.js';
 import type { Row, SqlExecutor, SqlValue } from './sql-driver.js';
+import { fromJson, numOrNull, placeholders } from './sql-values.js';
 import { syncSchedule } from './sql-schedules.js';
 import type { ExecutionRecord, Page } from './store.js';
 import type {
@@ -29,18 +30,6 @@ const PATCHABLE = new Set<keyof WorkflowExecutionPatch>([
   'updated_at',
 ]);
 
-function placeholders(n: number): string {
-  return Array.from({ length: n }, () => '?').join(', ');
-}
-
-function numOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
-function json<T>(value: unknown, fallback: T): T {
-  return value === null || value === undefined ? fallback : (JSON.parse(String(value)) as T);
-}
-
 function mapWorkflow(row: Row): WorkflowRecord {
   return {
     uuid: String(row.uuid),
@@ -61,9 +50,9 @@ function mapWorkflowExecution(row: Row): WorkflowExecutionRecord {
     status: row.status as WorkflowExecutionRecord['status'],
     run_reason: row.run_reason as WorkflowExecutionRecord['run_reason'],
     stop_reason: (row.stop_reason ?? null) as WorkflowExecutionRecord['stop_reason'],
-    failure: json(row.failure, null),
-    start_failures: json(row.start_failures, {}),
-    environment: json(row.environment, {}),
+    failure: fromJson(row.failure, null),
+    start_failures: fromJson(row.start_failures, {}),
+    environment: fromJson(row.environment, {}),
     attempt: Number(row.attempt),
     revision: Number(row.revision),
     created_at: Number(row.created_at),

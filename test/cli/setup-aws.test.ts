@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSetupHarness, ACCESS_KEY_ID, SECRET_ACCESS_KEY } from '../fixtures/setup-aws-harness.js';
 import type { Harness } from '../fixtures/setup-aws-harness.js';
-import { motoAvailable } from '../support/moto.js';
+import { containerExited, motoAvailable } from '../support/moto.js';
 import { TEST_ADMIN_KEY } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
 import { writeFile } from './cli.js';
@@ -192,16 +192,7 @@ nat_gateways: Single
       return execution?.executor?.details?.task_arn as string | undefined;
     }, 'the ECS task of hello-aws', 30_000);
     expect(taskArn).toMatch(/:task\/berth-prod\//);
-    await h.moto.editTask({
-      task: taskArn,
-      lastStatus: 'STOPPED',
-      desiredStatus: 'STOPPED',
-      stopCode: 'EssentialContainerExited',
-      stoppedReason: 'Essential container in task exited',
-      exitCode: 0,
-      startedAt: new Date(Date.now() - 1000),
-      stoppedAt: new Date(),
-    });
+    await containerExited(h.moto, taskArn, 0);
     const result = await running.exited;
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/SUCCEEDED/);

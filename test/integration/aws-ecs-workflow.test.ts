@@ -6,7 +6,7 @@
  */
 import { CreateClusterCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../support/moto.js';
+import { awsTestConfig, containerExited, defaultNetwork, motoAvailable, startMoto } from '../support/moto.js';
 import type { Moto } from '../support/moto.js';
 import { startTestServer } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
@@ -87,16 +87,7 @@ describe.runIf(await motoAvailable())('a Workflow on the aws-ecs executor (moto)
   }
 
   async function exitInMoto(arn: string, exitCode: number) {
-    await moto.editTask({
-      task: arn,
-      lastStatus: 'STOPPED',
-      desiredStatus: 'STOPPED',
-      stopCode: 'EssentialContainerExited',
-      stoppedReason: 'Essential container in task exited',
-      exitCode,
-      startedAt: new Date(Date.now() - 1000),
-      stoppedAt: new Date(),
-    });
+    await containerExited(moto, arn, exitCode);
   }
 
   async function sizeOf(arn: string) {

@@ -12,7 +12,7 @@
 import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, CreateClusterCommand } from '@aws-sdk/client-ecs';
 import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../support/moto.js';
+import { awsTestConfig, containerExited, defaultNetwork, motoAvailable, startMoto } from '../support/moto.js';
 import type { Moto } from '../support/moto.js';
 import { ensureWrapperBuilt, runWrap } from '../support/berth-wrap.js';
 import { startTestServer } from '../support/server.js';
@@ -112,16 +112,7 @@ describe.runIf(await motoAvailable())('a wrapped command on the aws-ecs executor
   }
 
   async function stopInMoto(arn: string, exitCode: number | null) {
-    await moto.editTask({
-      task: arn,
-      lastStatus: 'STOPPED',
-      desiredStatus: 'STOPPED',
-      stopCode: 'EssentialContainerExited',
-      stoppedReason: 'Essential container in task exited',
-      exitCode,
-      startedAt: new Date(Date.now() - 2000),
-      stoppedAt: new Date(),
-    });
+    await containerExited(moto, arn, exitCode);
   }
 
   async function waitForEnd(uuid: string) {

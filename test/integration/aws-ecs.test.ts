@@ -16,8 +16,8 @@ import { EcsExecutor } from '../../src/executors/aws-ecs/ecs-executor.js';
 import type { EcsHandle } from '../../src/executors/aws-ecs/ecs-executor.js';
 import { startAwsProxy } from '../support/aws-proxy.js';
 import type { AwsProxy } from '../support/aws-proxy.js';
-import { awsTestConfig, defaultNetwork, motoAvailable, runBulkTasks, startMoto } from '../support/moto.js';
-import type { DefaultNetwork, Moto } from '../support/moto.js';
+import { awsTestConfig, containerExited, defaultNetwork, motoAvailable, runBulkTasks, startMoto } from '../support/moto.js';
+import type { DefaultNetwork, Moto, TaskEdit } from '../support/moto.js';
 import { startTestServer, TEST_ADMIN_KEY } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
 
@@ -107,18 +107,8 @@ describe.runIf(await motoAvailable())('aws-ecs executor against moto', () => {
   }
 
   /** What real ECS reports when the main container exits. */
-  async function finish(arn: string, exitCode: number, extra: Record<string, unknown> = {}) {
-    await moto.editTask({
-      task: arn,
-      lastStatus: 'STOPPED',
-      desiredStatus: 'STOPPED',
-      stopCode: 'EssentialContainerExited',
-      stoppedReason: 'Essential container in task exited',
-      exitCode,
-      stoppedAt: new Date(),
-      startedAt: new Date(Date.now() - 1000),
-      ...extra,
-    });
+  async function finish(arn: string, exitCode: number, extra: Partial<TaskEdit> = {}) {
+    await containerExited(moto, arn, exitCode, extra);
   }
 
   async function tasksStartedBy(token: string): Promise<string[]> {

@@ -152,6 +152,25 @@ export function awsTestConfig(endpoint: string): AwsTestConfig {
  * The default VPC's id, its subnets and its `default` security group, as a Fargate RunTask needs
  * them (moto answers HTTP 500 to RunTask without `securityGroups`). Ids change after `reset()`.
  */
+/**
+ * What real ECS reports when a task's essential container exits: the task STOPPED with
+ * EssentialContainerExited and the container's exit code (`null` leaves it out, as when ECS has
+ * none). `extra` overrides any field.
+ */
+export function containerExited(moto: Moto, task: string, exitCode: number | null, extra: Partial<TaskEdit> = {}): Promise<EditedTask> {
+  return moto.editTask({
+    task,
+    lastStatus: 'STOPPED',
+    desiredStatus: 'STOPPED',
+    stopCode: 'EssentialContainerExited',
+    stoppedReason: 'Essential container in task exited',
+    exitCode,
+    startedAt: new Date(Date.now() - 1000),
+    stoppedAt: new Date(),
+    ...extra,
+  });
+}
+
 export async function defaultNetwork(endpoint: string): Promise<DefaultNetwork> {
   const ec2 = new EC2Client(awsTestConfig(endpoint));
   try {
