@@ -38,7 +38,7 @@ const option = (name: string, fallback: number) => {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
 const EXECUTIONS = option('--executions', 1000);
-const WARMUP = option('--warmup', 200);
+const WARMUP = option('--warmup', 1000);
 const SINGLE = option('--single', 100);
 const PATCH_SECONDS = option('--patch-seconds', 10);
 const WRITE = !args.includes('--no-write');
@@ -446,6 +446,11 @@ async function main() {
   console.log(`executions benchmark: ${EXECUTIONS} executions…`);
   const exec = await benchExecutions();
   console.log(exec);
+  // For profiling the local executor's path alone: nothing is written.
+  if (args.includes('--executions-only')) {
+    agent.destroy();
+    return;
+  }
   console.log(`status update benchmark: SQLite, ${PATCH_SECONDS} s…`);
   const sqlite = await benchPatches('sqlite');
   console.log(sqlite);

@@ -79,8 +79,8 @@ export class AttemptFinisher {
         setTimeout(() => this.ctx.wakeLauncher(), delay + 5).unref();
       } else {
         this.ctx.log.info('execution ended', { ...fields, reason: outcome.failure?.message });
-        // A Workflow Execution may be waiting for it.
-        this.ctx.wakeWorkflows?.();
+        // A Workflow Execution may be waiting for it (the engine's own interval catches any other).
+        if (execution.run_reason === 'WORKFLOW') this.ctx.wakeWorkflows?.();
       }
     }
     return updated;

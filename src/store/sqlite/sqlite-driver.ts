@@ -20,6 +20,10 @@ export class SqliteDriver implements SqlDriver {
   private readonly statements = new Map<string, Statement>();
   private lock: Promise<void> = Promise.resolve();
   private locked = false;
+  /** Prepared once: `exec` would parse these texts again on every transaction. */
+  private readonly begin: Statement;
+  private readonly commit: Statement;
+  private readonly rollback: Statement;
 
   constructor(file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -28,6 +32,9 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 10000');
+    this.begin = this.db.prepare('BEGIN IMMEDIATE');
+    this.commit = this.db.prepare('COMMIT');
+    this.rollback = this.db.prepare('ROLLBACK');
   }
 
   private prepare(sql: string): Statement {
@@ -73,13 +80,13 @@ export class SqliteDriver implements SqlDriver {
       run: async (sql: string, params: readonly SqlValue[] = []) => this.runNow(sql, params),
     };
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.begin.run();
       try {
         const result = await fn(tx);
-        this.db.exec('COMMIT');
+        this.commit.run();
         return result;
       } catch (error) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        if (this.db.inTransaction) this.rollback.run();
         throw error;
       }
     } finally {
