@@ -14,7 +14,7 @@ import { readTaskDefinitionFile, resolveTaskDefinitionFile } from './task-defini
 
 /** One change `apply` made (or would make), as `POST /api/v1/apply` returns it. */
 export interface ApplyChange {
-  kind: 'run_environment' | 'task' | 'workflow';
+  kind: 'run_environment' | 'task' | 'workflow' | 'notification_profile';
   name: string;
   action: 'create' | 'update' | 'unchanged';
   fields: { field: string; before: unknown; after: unknown }[];
@@ -23,6 +23,17 @@ export interface ApplyChange {
 export interface ApplyResult {
   dry_run: boolean;
   changes: ApplyChange[];
+  /** Services of the document: deployed (or planned, with dry_run) after the rest was applied. */
+  services?: ServiceApplyResult[];
+}
+
+/** What `apply` did about one Service (a Task with service: settings). */
+export interface ServiceApplyResult {
+  task: string;
+  action: 'deploy' | 'plan' | 'skip';
+  steps: { resource: string; name: string; action: 'create' | 'update' | 'unchanged' | 'delete'; detail: string }[];
+  task_definition_arn: string | null;
+  error: { code: string; message: string } | null;
 }
 
 /** Issues of a file as lines `FILE: path: message`. */

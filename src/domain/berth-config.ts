@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NotificationProfileSpec } from './notification-profile.js';
 import { RunEnvironmentSpec } from './run-environment.js';
 import { TaskSpec } from './task.js';
 import { WorkflowSpec } from './workflow.js';
@@ -13,9 +14,13 @@ export const BerthConfig = z
     run_environments: z.array(RunEnvironmentSpec).default([]),
     tasks: z.array(TaskSpec).default([]),
     workflows: z.array(WorkflowSpec).default([]).describe('Workflows: Tasks chained by transitions (docs/workflows.md).'),
+    notification_profiles: z
+      .array(NotificationProfileSpec)
+      .default([])
+      .describe('Notification Profiles: who is told about which events, and how (docs/notifications.md).'),
   })
   .superRefine((doc, ctx) => {
-    const seen = (kind: 'run_environments' | 'tasks' | 'workflows', items: { name: string }[]) => {
+    const seen = (kind: 'run_environments' | 'tasks' | 'workflows' | 'notification_profiles', items: { name: string }[]) => {
       const first = new Map<string, number>();
       items.forEach((item, index) => {
         const earlier = first.get(item.name);
@@ -31,6 +36,7 @@ export const BerthConfig = z
     seen('run_environments', doc.run_environments);
     seen('tasks', doc.tasks);
     seen('workflows', doc.workflows);
+    seen('notification_profiles', doc.notification_profiles);
   })
   .describe('Berth declarative configuration (berth.yaml).');
 export type BerthConfig = z.infer<typeof BerthConfig>;

@@ -8,13 +8,14 @@ import type { ValidationIssue } from './errors.js';
 import { toEventBridgeExpression } from './eventbridge-schedule.js';
 import type { AwsEcsRunEnvironmentSpec } from './run-environment.js';
 import { isAwsSecretRef } from './secret-ref.js';
+import { checkServiceSettings } from './service.js';
 import type { TaskSpec } from './task.js';
 
 /** Fargate's smallest size, used when neither the Task nor its task definition gives one. */
 export const DEFAULT_FARGATE_CPU = 256;
 export const DEFAULT_FARGATE_MEMORY = 512;
 
-const ECS_ONLY_FIELDS = ['image', 'container_name', 'port_mappings', 'health_check', 'sidecars', 'task_definition', 'task_definition_file'] as const;
+const ECS_ONLY_FIELDS = ['image', 'container_name', 'port_mappings', 'health_check', 'sidecars', 'task_definition', 'task_definition_file', 'service'] as const;
 
 function numberOf(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
@@ -127,6 +128,15 @@ export function checkEcsTask(task: TaskSpec, env: AwsEcsRunEnvironmentSpec, pref
     issues.push({
       path: at('container_name'),
       message: `no container named "${task.container_name}" in task_definition.containerDefinitions`,
+      code: 'custom',
+    });
+  }
+  // A Service's rules (load balancer, counts, container port) are checked here too, before any AWS call.
+  issues.push(...checkServiceSettings(task, prefix));
+  if (task.service?.load_balancer && env.security_groups.length >= 5) {
+    issues.push({
+      path: at('service', 'load_balancer'),
+      message: `a load-balanced Service's tasks get the load balancer stack's security group as well as the Run Environment's, and ECS allows 5; Run Environment "${env.name}" already has ${env.security_groups.length}`,
       code: 'custom',
     });
   }

@@ -46,6 +46,12 @@ export const ERROR_CATALOGUE = {
   API_KEY_NOT_FOUND: { status: 404, description: 'No API key has this uuid or prefix.' },
   WORKFLOW_NOT_FOUND: { status: 404, description: 'No Workflow has this uuid or name.' },
   WORKFLOW_EXECUTION_NOT_FOUND: { status: 404, description: 'No Workflow Execution has this uuid.' },
+  NOTIFICATION_PROFILE_NOT_FOUND: { status: 404, description: 'No Notification Profile has this uuid or name.' },
+  NOTIFICATION_PROFILE_IN_USE: {
+    status: 409,
+    description: 'A Run Environment, Task or Workflow names the Notification Profile in its `notification_profiles`; remove it there first (`details.users` lists them).',
+  },
+  EVENT_NOT_FOUND: { status: 404, description: 'No event has this uuid.' },
   WORKFLOW_HAS_ACTIVE_EXECUTIONS: {
     status: 409,
     description: 'The Workflow has executions that are still running or stopping; stop them (or wait) before deleting it.',
@@ -96,6 +102,18 @@ export const ERROR_CATALOGUE = {
   UNSUPPORTED_FOR_KIND: {
     status: 409,
     description: 'The operation does not apply to this Run Environment kind (for example pruning task definition revisions of a local Task).',
+  },
+  NOT_A_SERVICE: {
+    status: 409,
+    description: 'The Task has no `service:` settings, so the services commands do not apply to it (start it with `berth run`).',
+  },
+  SERVICE_NOT_DEPLOYED: {
+    status: 409,
+    description: 'The Service has no ECS service yet; deploy it first (`berth services deploy NAME` or `berth apply`).',
+  },
+  NO_PREVIOUS_REVISION: {
+    status: 409,
+    description: 'A rollback found no earlier active task definition revision of the Service to go back to (pruned or deregistered).',
   },
   CONFIG_INVALID: {
     status: 400,

@@ -98,11 +98,11 @@ export function statusesLeadingTo(to: ExecutionStatus): ExecutionStatus[] {
   return EXECUTION_STATUSES.filter((from) => TRANSITIONS[from].includes(to));
 }
 
-export const RUN_REASONS = ['EXPLICIT_START', 'SCHEDULED_START', 'EXPLICIT_RETRY', 'REPORTED', 'WORKFLOW'] as const;
+export const RUN_REASONS = ['EXPLICIT_START', 'SCHEDULED_START', 'EXPLICIT_RETRY', 'REPORTED', 'WORKFLOW', 'SERVICE'] as const;
 export const RunReason = z
   .enum(RUN_REASONS)
   .describe(
-    'Why it ran: EXPLICIT_START (API/CLI/dashboard), SCHEDULED_START (a schedule), EXPLICIT_RETRY (a person retried a finished execution), REPORTED (a wrapper reported a run Berth did not start), WORKFLOW (a Workflow Execution started it for one of its task instances).',
+    'Why it ran: EXPLICIT_START (API/CLI/dashboard), SCHEDULED_START (a schedule), EXPLICIT_RETRY (a person retried a finished execution), REPORTED (a wrapper reported a run Berth did not start), WORKFLOW (a Workflow Execution started it for one of its task instances), SERVICE (one of a Service\'s copies, started by ECS to keep its desired count).',
   );
 export type RunReason = z.infer<typeof RunReason>;
 

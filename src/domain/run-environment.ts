@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NotificationProfileRefs } from './notification-profile.js';
 import { AwsTags, ClusterRef, Region, RoleArn, SecurityGroupId, SubnetId } from './aws.js';
 import { Environment, Name, Timestamp, Uuid } from './common.js';
 import { SecretRefText, isAwsSecretRef } from './secret-ref.js';
@@ -27,6 +28,7 @@ export const LocalRunEnvironmentSpec = z.strictObject({
     .optional()
     .describe('Default working directory for Tasks (absolute path). (Default: the directory berth server was started in)'),
   environment: Environment.default({}),
+  notification_profiles: NotificationProfileRefs,
   secrets: Secrets.default({}).superRefine((secrets, ctx) => {
     for (const [name, ref] of Object.entries(secrets)) {
       if (isAwsSecretRef(ref)) {
@@ -96,6 +98,7 @@ const AwsEcsRunEnvironmentFields = z
       .describe('Capacity providers instead of a launch type, e.g. FARGATE with FARGATE_SPOT.'),
     platform_version: z.string().regex(/^(LATEST|\d+\.\d+\.\d+)$/, { message: 'must be LATEST or a version such as 1.4.0' }).optional(),
     tags: AwsTags.default({}),
+    notification_profiles: NotificationProfileRefs,
     environment: Environment.default({}),
     secrets: AwsSecrets.default({}),
     log_group: z
@@ -147,6 +150,9 @@ const AwsEcsRunEnvironmentFields = z
       ),
     eventbridge_role_arn: RoleArn.optional().describe(
       'Role EventBridge assumes to call ecs:RunTask and pass the task roles (with schedules: eventbridge).',
+    ),
+    service_stack_role_arn: RoleArn.optional().describe(
+      'Role CloudFormation assumes to create the load balancer stacks of Services (control-role.yaml outputs ServiceStackRoleArn); without it the stacks are created with Berth\'s own permissions. (Default: none)',
     ),
     schedule_rule_prefix: z
       .string()

@@ -3,6 +3,8 @@ import { Environment, Name, Timestamp, Uuid } from './common.js';
 import { Secrets } from './run-environment.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { parseSchedule } from './schedule.js';
+import { NotificationProfileRefs } from './notification-profile.js';
+import { ServiceSettings } from './service.js';
 
 const Command = z
   .union([
@@ -216,6 +218,7 @@ export const TaskSpecObject = z.strictObject({
     .describe(
       'How long a launched execution may take to be seen RUNNING (by the executor, or a wrapper\'s report) before it FAILED with stop reason FAILED_TO_START and its process or ECS task is stopped. Null: 60 for local Tasks, 600 for aws-ecs Tasks (image pulls and Fargate capacity can take minutes).',
     ),
+  notification_profiles: NotificationProfileRefs,
   max_schedule_lateness_seconds: z
     .number({ message: 'max_schedule_lateness_seconds must be a number of seconds' })
     .int({ message: 'max_schedule_lateness_seconds must be a whole number of seconds' })
@@ -225,6 +228,7 @@ export const TaskSpecObject = z.strictObject({
     .describe(
       'Passive Tasks with a schedule: how long after an expected run Berth waits for it to be reported before it records a MISSED_SCHEDULED_RUN event. (Default: 600)',
     ),
+  service: ServiceSettings.optional(),
 });
 
 /** Cross-field rules a Task must satisfy beyond field types. */
@@ -276,6 +280,7 @@ export const Task = TaskSpecObject.omit({ run_environment: true, task_definition
   health_check: HealthCheck.nullable(),
   sidecars: z.array(Sidecar).nullable(),
   task_definition: z.record(z.string(), z.unknown()).nullable(),
+  service: ServiceSettings.nullable(),
   created_at: Timestamp,
   updated_at: Timestamp,
 });

@@ -15,6 +15,7 @@
  * rules' evaluation.
  */
 import { z } from 'zod';
+import { NotificationProfileRefs } from './notification-profile.js';
 import { Environment, Name, Timestamp, Uuid } from './common.js';
 import type { ValidationIssue } from './errors.js';
 import { isTerminal } from './execution-status.js';
@@ -169,6 +170,7 @@ export const WorkflowSpecObject = z.strictObject({
   schedule_missed: ScheduleMissedPolicy.optional().describe(
     'Fire times missed while no server was running (found more than 60 seconds late): skip them, or run once for all of them together. (Default: run_once)',
   ),
+  notification_profiles: NotificationProfileRefs,
 });
 
 /** A Workflow definition as `berth.yaml` and `POST /api/v1/workflows/` take it. */

@@ -14,6 +14,7 @@
  * - Handles are plain JSON objects, stored in the database, so a restarted server can use them.
  */
 import type { Failure } from '../domain/failure.js';
+import type { ServiceBackend } from './service-backend.js';
 
 /** What the executor needs to start one attempt of an execution. */
 export interface StartRequest {
@@ -156,6 +157,8 @@ export interface Executor {
   verify?(request: VerifyRequest): Promise<VerifyResult>;
   /** Creates, updates or deletes a Task's schedule rule so it matches the Task. Idempotent. */
   syncScheduleRule?(request: ScheduleRuleRequest): Promise<ScheduleRuleResult>;
+  /** Services (Tasks with `service:` settings) kept running by the backend itself (service-backend.ts). */
+  readonly services?: ServiceBackend;
 
   /** Releases resources; running processes are left running (a restarted server re-attaches). */
   close(): Promise<void>;

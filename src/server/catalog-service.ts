@@ -11,6 +11,7 @@ import type { VerifyCheck } from '../executors/executor.js';
 import { isUniqueViolation } from '../store/sql-store.js';
 import type { RunEnvironmentRecord, Store, TaskRecord } from '../store/store.js';
 import type { ServerContext } from './context.js';
+import type { NotificationService, ProfileChange } from './notifier/notification-service.js';
 import type { TaskForCheck, WorkflowService } from './workflow-service.js';
 
 export interface FieldChange {
@@ -20,7 +21,7 @@ export interface FieldChange {
 }
 
 export interface Change {
-  kind: 'run_environment' | 'task' | 'workflow';
+  kind: 'run_environment' | 'task' | 'workflow' | 'notification_profile';
   name: string;
   action: 'create' | 'update' | 'unchanged';
   fields: FieldChange[];
@@ -50,6 +51,8 @@ export class CatalogService {
     private readonly ctx: ServerContext,
     /** Applies the `workflows:` of a berth.yaml (the API's catalog has it). */
     private readonly workflows?: WorkflowService,
+    /** Applies `notification_profiles:` and checks the names objects refer to (the API's catalog has it). */
+    private readonly notifications?: NotificationService,
   ) {}
 
   async requireRunEnvironment(ref: string, store: Store = this.ctx.store): Promise<RunEnvironmentRecord> {
@@ -122,6 +125,7 @@ export class CatalogService {
   async upsertRunEnvironment(input: unknown): Promise<{ record: RunEnvironmentRecord; created: boolean }> {
     const parsed = RunEnvironmentSpec.safeParse(input);
     if (!parsed.success) throw validationError('VALIDATION_FAILED', formatIssues(parsed.error));
+    await this.notifications?.requireReferences(parsed.data.notification_profiles);
     try {
       return await this.ctx.store.transaction(async (tx) => {
         const before = await tx.getRunEnvironment(parsed.data.name);
@@ -144,6 +148,7 @@ export class CatalogService {
     if (!parsed.success) throw validationError('VALIDATION_FAILED', formatIssues(parsed.error));
     const env = await this.requireRunEnvironment(parsed.data.run_environment);
     const issues = this.taskIssues(parsed.data, env.spec);
+    if (this.notifications) issues.push(...(await this.notifications.referenceIssues(this.ctx.store, parsed.data.notification_profiles, 'notification_profiles')));
     if (issues.length) throw validationError('VALIDATION_FAILED', issues);
     const spec = { ...parsed.data, run_environment: env.name };
     try {
@@ -312,6 +317,21 @@ export class CatalogService {
     const run = async (store: Store): Promise<Change[]> => {
       const now = this.ctx.clock.now();
       const changes: Change[] = [];
+      // Profiles first: the objects below may name them.
+      const docProfiles = new Set(doc.notification_profiles.map((p) => p.name));
+      if (doc.notification_profiles.length > 0) {
+        if (!this.notifications) throw new Error('CatalogService: built without a NotificationService, it cannot apply notification_profiles');
+        changes.push(...((await this.notifications.apply(store, doc.notification_profiles, dryRun)) satisfies ProfileChange[]));
+      }
+      if (this.notifications) {
+        const refIssues: ValidationIssue[] = [];
+        const check = async (names: readonly string[] | undefined, path: string) =>
+          refIssues.push(...(await this.notifications!.referenceIssues(store, names, path, docProfiles)));
+        for (const [i, spec] of doc.run_environments.entries()) await check(spec.notification_profiles, `run_environments[${i}].notification_profiles`);
+        for (const [i, spec] of doc.tasks.entries()) await check(spec.notification_profiles, `tasks[${i}].notification_profiles`);
+        for (const [i, spec] of doc.workflows.entries()) await check(spec.notification_profiles, `workflows[${i}].notification_profiles`);
+        if (refIssues.length) throw validationError('CONFIG_INVALID', refIssues);
+      }
       const envKinds = new Map<string, { spec: RunEnvironmentSpec; uuid: string | null }>();
       for (const spec of doc.run_environments) {
         const existing = await store.getRunEnvironment(spec.name);

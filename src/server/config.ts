@@ -60,6 +60,22 @@ export const ServerConfig = z
     launchBatchSize: intFrom(1, 1000).default(50),
     /** Starts in flight at once. (Default: 16) */
     launchConcurrency: intFrom(1, 256).default(16),
+    /** Milliseconds between notifier passes: events to incidents, deliveries sent and retried. (Default: 1000) */
+    notifierIntervalMs: intFrom(10, 600_000).default(1000),
+    /**
+     * Base URL of links in notifications (Slack buttons, e-mails, webhooks), as people reach this
+     * server, e.g. https://berth.example.com. (Default: the URL the server listens on)
+     */
+    publicUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, { message: 'must be an http:// or https:// URL, like https://berth.example.com' })
+      .optional(),
+    /**
+     * Key for inline delivery secrets (AES-256-GCM): 64 hex digits or base64 of 32 bytes. Never
+     * logged. Several servers on one database need the same one. (Default: a key file generated
+     * in the data directory, mode 0600)
+     */
+    encryptionKey: z.string().min(1).optional(),
     /** Log level. (Default: info) */
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Log lines as JSON or as readable text. (Default: pretty on a terminal, else json) */
@@ -113,6 +129,9 @@ const ENV_NAMES: Record<string, keyof ServerConfigInput> = {
   BERTH_INSTANCE_TIMEOUT_MS: 'instanceTimeoutMs',
   BERTH_LAUNCH_BATCH_SIZE: 'launchBatchSize',
   BERTH_LAUNCH_CONCURRENCY: 'launchConcurrency',
+  BERTH_NOTIFIER_INTERVAL_MS: 'notifierIntervalMs',
+  BERTH_PUBLIC_URL: 'publicUrl',
+  BERTH_ENCRYPTION_KEY: 'encryptionKey',
   BERTH_LOG_LEVEL: 'logLevel',
   BERTH_LOG_FORMAT: 'logFormat',
 };

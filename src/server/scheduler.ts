@@ -10,6 +10,7 @@ import type { ScheduleFireRecord, ScheduleStateRecord, Store } from '../store/st
 import type { WorkflowExecutionRecord } from '../store/workflow-store.js';
 import { Principal } from './auth.js';
 import type { ServerContext } from './context.js';
+import { raiseEvent } from './event-recorder.js';
 import { ExecutionService } from './execution-service.js';
 import { Loop, LoopRunner } from './loop.js';
 import type { WorkflowService } from './workflow-service.js';
@@ -216,6 +217,19 @@ export class Scheduler extends LoopRunner {
         }
       }
       await tx.recordScheduleFire(this.fireRecord(state, d, outcome, executionUuid, now));
+      if (outcome === 'failed' || outcome === 'skipped_missed') {
+        // The scheduled run did not happen: a missed scheduled run, notified like a passive Task's.
+        await raiseEvent(tx, now, {
+          type: 'MISSED_SCHEDULED_RUN',
+          task: { uuid: task.uuid, name: task.name },
+          message:
+            outcome === 'failed'
+              ? `Task "${task.name}" was scheduled to start at ${iso(d.fireAt)}, but the start was refused; see the server log or \`berth schedule\` for why.`
+              : `Task "${task.name}" was scheduled to start at ${iso(d.fireAt)}, but no server was running then and its schedule_missed is skip.`,
+          details: { expected_at: iso(d.fireAt), schedule: state.expression, outcome, covered: d.covered },
+          dedupe_key: `MISSED_SCHEDULED_RUN:${task.uuid}:${iso(d.fireAt)}`,
+        });
+      }
       return { ...d, outcome };
     });
     this.noteDecision(decision, state, task.name);

@@ -20,9 +20,13 @@ import { ExecutionService } from './execution-service.js';
 import { InstanceRegistry } from './instance-registry.js';
 import { Launcher } from './launcher.js';
 import { LivenessChecker } from './liveness.js';
+import { NotificationService } from './notifier/notification-service.js';
+import { Notifier } from './notifier/notifier.js';
+import { openSecretBox } from './secret-box.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { Monitor } from './monitor.js';
+import { ServiceManager, ServiceWatcher } from './service-manager.js';
 import { Scheduler } from './scheduler.js';
 import { WorkflowEngine } from './workflow-engine.js';
 import { WorkflowService } from './workflow-service.js';
@@ -38,6 +42,8 @@ export interface StartOptions {
   executors?: Map<string, Executor>;
   /** Where the local executor runs commands by default. (Default: the server's working directory) */
   defaultWorkingDirectory?: string;
+  /** Where `ENV:` references of delivery secrets are read. (Default: `process.env`) */
+  hostEnvironment?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A running Berth server: store, executors, loops and the HTTP API, started and stopped together. */
@@ -47,6 +53,10 @@ export class BerthServer {
   private workflowEngine: WorkflowEngine | null = null;
   /** The scheduler (set once built, like the engine); public for tests: its counts and passes. */
   scheduler: Scheduler | null = null;
+  /** The Services' watch loop (set once built), when this server runs an executor with services. */
+  serviceWatcher: ServiceWatcher | null = null;
+  /** The notifier (set once built); public for tests: its counts and passes. */
+  notifier: Notifier | null = null;
 
   private constructor(
     readonly config: ServerConfig,
@@ -141,6 +151,16 @@ export class BerthServer {
       });
       const monitor = new Monitor(ctx, finisher, launcher, { intervalMs: config.monitorIntervalMs });
       const liveness = new LivenessChecker(ctx, { intervalMs: config.livenessIntervalMs });
+      const box = openSecretBox({ dataDir: config.dataDir, envKey: config.encryptionKey });
+      // Links in notifications: the configured public URL, else the address the API listens on.
+      let listeningUrl = `http://${config.host}:${config.port}`;
+      const notifier = new Notifier(ctx, {
+        intervalMs: config.notifierIntervalMs,
+        publicUrl: () => config.publicUrl ?? listeningUrl,
+        box,
+        hostEnvironment: options.hostEnvironment ?? process.env,
+      });
+      const notifications = new NotificationService(ctx, box, notifier);
       loops.launcher = launcher;
       loops.monitor = monitor;
       for (const executor of executors.values()) executor.onActivity?.((hint) => monitor.noteActivity(hint));
@@ -157,11 +177,16 @@ export class BerthServer {
       const workflows = new WorkflowService(ctx, workflowEngine);
       const scheduler = new Scheduler(ctx, workflows, { intervalMs: config.schedulerIntervalMs });
       loops.scheduler = scheduler;
+      // Services are watched on the monitor's rhythm, by servers that run their executor.
+      const serviceManager = new ServiceManager(ctx);
+      const serviceWatcher = [...executors.values()].some((e) => e.services) ? new ServiceWatcher(serviceManager, ctx, { intervalMs: config.monitorIntervalMs }) : null;
       const services: Services = {
         ctx,
         executions: executionsService,
-        catalog: new CatalogService(ctx, workflows),
+        catalog: new CatalogService(ctx, workflows, notifications),
+        notifications,
         workflows,
+        services: serviceManager,
         keys,
         localOnly: config.localOnly,
         health: async () => {
@@ -183,11 +208,16 @@ export class BerthServer {
       workflowEngine.start();
       liveness.start();
       scheduler.start();
+      serviceWatcher?.start();
+      notifier.start();
       const app = await buildApp(services);
       await app.listen({ host: config.host, port: config.port });
       const server = new BerthServer(config, ctx, services, app, launcher, monitor, liveness, registry, lock, bootstrap.key, adopted);
       server.workflowEngine = workflowEngine;
       server.scheduler = scheduler;
+      server.serviceWatcher = serviceWatcher;
+      server.notifier = notifier;
+      listeningUrl = server.url;
       log.info('berth server listening', {
         url: server.url,
         database: store.dialect === 'sqlite' ? path.join(config.dataDir, 'berth.sqlite') : 'postgres',
@@ -216,6 +246,8 @@ export class BerthServer {
     await this.workflowEngine?.stop();
     await this.liveness.stop();
     await this.scheduler?.stop();
+    await this.serviceWatcher?.stop();
+    await this.notifier?.stop();
     await this.registry.stop().catch((error: unknown) => this.ctx.log.warn('could not deregister', { error }));
     for (const executor of this.ctx.executors.values()) await executor.close();
     await this.ctx.store.close();
@@ -230,6 +262,7 @@ export class BerthServer {
       monitor: this.monitor.stats,
       liveness: this.liveness.stats,
       scheduler: this.scheduler?.stats ?? { passes: 0, errors: 0, lastError: null },
+      notifier: this.notifier?.stats ?? { passes: 0, errors: 0, lastError: null },
     };
   }
 }

@@ -319,6 +319,7 @@ export class WorkflowService {
         failure_behavior: i.failure_behavior,
       })),
       transitions: s.transitions,
+      ...(s.notification_profiles !== undefined ? { notification_profiles: s.notification_profiles } : {}),
       created_at: iso(w.created_at),
       updated_at: iso(w.updated_at),
     };

@@ -251,6 +251,123 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX schedule_fires_created ON schedule_fires (created_at)`,
     ],
   },
+  {
+    version: 8,
+    name: 'notifications: profiles, incidents, the delivery queue; events routed by the notifier',
+    statements: [
+      `ALTER TABLE events ADD COLUMN grouping_key TEXT`,
+      `ALTER TABLE events ADD COLUMN workflow_uuid TEXT`,
+      `ALTER TABLE events ADD COLUMN workflow_name TEXT`,
+      `ALTER TABLE events ADD COLUMN workflow_execution_uuid TEXT`,
+      `ALTER TABLE events ADD COLUMN incident_uuid TEXT`,
+      // Set once the notifier has grouped the event into an incident and queued its deliveries.
+      // History recorded before notifications existed is not sent.
+      `ALTER TABLE events ADD COLUMN routed_at BIGINT`,
+      `UPDATE events SET routed_at = created_at`,
+      `CREATE INDEX events_unrouted ON events (created_at) WHERE routed_at IS NULL`,
+      // Ended executions the notifier has not looked at yet (it turns them into events).
+      `ALTER TABLE task_executions ADD COLUMN notified_at BIGINT`,
+      `UPDATE task_executions SET notified_at = finished_at WHERE finished_at IS NOT NULL`,
+      `CREATE INDEX task_executions_unnotified ON task_executions (finished_at) WHERE notified_at IS NULL AND finished_at IS NOT NULL`,
+      `ALTER TABLE workflow_executions ADD COLUMN notified_at BIGINT`,
+      `UPDATE workflow_executions SET notified_at = finished_at WHERE finished_at IS NOT NULL`,
+      `CREATE INDEX workflow_executions_unnotified ON workflow_executions (finished_at) WHERE notified_at IS NULL AND finished_at IS NOT NULL`,
+      // The spec is JSON; inline delivery secrets in it are encrypted (AES-256-GCM).
+      `CREATE TABLE notification_profiles (
+        uuid TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        spec TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+      // open_key is "<subject kind>:<subject uuid>:<grouping key>" while open and NULL once
+      // resolved: its unique constraint keeps one open incident per subject and key.
+      `CREATE TABLE incidents (
+        uuid TEXT PRIMARY KEY,
+        subject_kind TEXT NOT NULL,
+        subject_uuid TEXT NOT NULL,
+        subject_name TEXT NOT NULL,
+        grouping_key TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        open_key TEXT UNIQUE,
+        event_count INTEGER NOT NULL,
+        first_event_uuid TEXT NOT NULL,
+        last_event_uuid TEXT NOT NULL,
+        opened_at BIGINT NOT NULL,
+        last_event_at BIGINT NOT NULL,
+        resolved_at BIGINT,
+        resolved_by_event_uuid TEXT
+      )`,
+      `CREATE INDEX incidents_subject ON incidents (subject_kind, subject_uuid, opened_at)`,
+      // Per incident and profile: told yet (triggered), waiting for its postponement (pending,
+      // due_at when time alone can end it), or no longer (cancelled: resolved before it was due).
+      `CREATE TABLE incident_alerts (
+        incident_uuid TEXT NOT NULL,
+        profile_uuid TEXT NOT NULL,
+        profile_name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        due_at BIGINT,
+        triggered_at BIGINT,
+        methods TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (incident_uuid, profile_uuid)
+      )`,
+      `CREATE INDEX incident_alerts_due ON incident_alerts (due_at) WHERE state = 'pending' AND due_at IS NOT NULL`,
+      // The durable queue: claimed with a lease (next_attempt_at moves to the lease's end while
+      // sending, so a crashed sender's rows come back), retried with backoff, kept as history.
+      `CREATE TABLE notification_deliveries (
+        uuid TEXT PRIMARY KEY,
+        event_uuid TEXT NOT NULL,
+        incident_uuid TEXT,
+        profile_uuid TEXT NOT NULL,
+        profile_name TEXT NOT NULL,
+        method_name TEXT NOT NULL,
+        method_type TEXT NOT NULL,
+        action TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        next_attempt_at BIGINT NOT NULL,
+        claimed_by TEXT,
+        last_error TEXT,
+        response_status INTEGER,
+        history TEXT NOT NULL DEFAULT '[]',
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        delivered_at BIGINT
+      )`,
+      `CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at) WHERE status IN ('pending', 'sending')`,
+      `CREATE INDEX notification_deliveries_event ON notification_deliveries (event_uuid)`,
+      `CREATE INDEX notification_deliveries_rate ON notification_deliveries (profile_uuid, method_name, delivered_at)`,
+    ],
+  },
+  {
+    version: 9,
+    name: 'services: what Berth last observed of each Service, its below-minimum spell, deployed revisions, known ECS tasks',
+    statements: [
+      // One row per Task with service: settings; written under the Task's row lock.
+      `CREATE TABLE service_states (
+        task_uuid TEXT PRIMARY KEY REFERENCES tasks (uuid) ON DELETE CASCADE,
+        observation TEXT,
+        observed_at BIGINT,
+        below_minimum_since BIGINT,
+        below_minimum_event TEXT,
+        deployed_task_definition TEXT,
+        previous_task_definition TEXT,
+        deployed_at BIGINT,
+        known_tasks TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+    ],
+  },
+  {
+    version: 10,
+    name: 'dashboard: executions by creation time with their status',
+    statements: [
+      // The Overview counts the last 24 hours' executions by status: with the status in the
+      // index that is an index-only range scan instead of one table read per execution.
+      `CREATE INDEX task_executions_created_status ON task_executions (created_at, status)`,
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("berth" in ASCII). */

@@ -5,9 +5,13 @@ import { schedulesInEventBridge } from '../domain/run-environment.js';
 import type { RunEnvironmentSpec } from '../domain/run-environment.js';
 import type { TaskSpec } from '../domain/task.js';
 import { looksLikeUuid } from '../domain/common.js';
+import { EVENT_DEFAULTS } from '../domain/event.js';
 import type { Row, SqlDriver, SqlExecutor, SqlValue } from './sql-driver.js';
 import { fromJson, num, numOrNull, placeholders } from './sql-values.js';
 import { SqlWorkflowStore } from './sql-workflow-store.js';
+import { SqlServiceStore } from './service-store.js';
+import { SqlSummaryStore } from './sql-summary-store.js';
+import { SqlNotificationStore } from './sql-notification-store.js';
 import { mapScheduleFire, mapScheduleState, syncSchedule } from './sql-schedules.js';
 import type {
   ApiKeyRecord,
@@ -178,6 +182,12 @@ function mapEvent(row: Row): EventRecord {
     details: fromJson(row.details, {}),
     dedupe_key: String(row.dedupe_key),
     created_at: num(row.created_at),
+    grouping_key: (row.grouping_key ?? null) as string | null,
+    workflow_uuid: (row.workflow_uuid ?? null) as string | null,
+    workflow_name: (row.workflow_name ?? null) as string | null,
+    workflow_execution_uuid: (row.workflow_execution_uuid ?? null) as string | null,
+    incident_uuid: (row.incident_uuid ?? null) as string | null,
+    routed_at: numOrNull(row.routed_at),
   };
 }
 
@@ -241,6 +251,9 @@ export function isUniqueViolation(error: unknown): boolean {
 export class SqlStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly workflows: SqlWorkflowStore;
+  readonly services: SqlServiceStore;
+  readonly summaries: SqlSummaryStore;
+  readonly notifications: SqlNotificationStore;
 
   constructor(
     private readonly db: SqlExecutor,
@@ -248,6 +261,9 @@ export class SqlStore implements Store {
   ) {
     this.dialect = db.dialect;
     this.workflows = new SqlWorkflowStore(db, mapExecution);
+    this.services = new SqlServiceStore(db);
+    this.summaries = new SqlSummaryStore(db);
+    this.notifications = new SqlNotificationStore(db, mapEvent);
   }
 
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
@@ -876,9 +892,25 @@ export class SqlStore implements Store {
 
   async recordEvent(e: EventRecord) {
     const inserted = await this.db.run(
-      `INSERT INTO events (uuid, type, severity, message, task_uuid, task_name, execution_uuid, details, dedupe_key, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
-      [e.uuid, e.type, e.severity, e.message, e.task_uuid, e.task_name, e.execution_uuid, JSON.stringify(e.details), e.dedupe_key, e.created_at],
+      `INSERT INTO events (uuid, type, severity, message, task_uuid, task_name, execution_uuid, details, dedupe_key, created_at,
+                           grouping_key, workflow_uuid, workflow_name, workflow_execution_uuid)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+      [
+        e.uuid,
+        e.type,
+        e.severity,
+        e.message,
+        e.task_uuid,
+        e.task_name,
+        e.execution_uuid,
+        JSON.stringify(e.details),
+        e.dedupe_key,
+        e.created_at,
+        e.grouping_key === undefined ? (EVENT_DEFAULTS[e.type]?.grouping_key ?? null) : e.grouping_key,
+        e.workflow_uuid ?? null,
+        e.workflow_name ?? null,
+        e.workflow_execution_uuid ?? null,
+      ],
     );
     return inserted > 0;
   }

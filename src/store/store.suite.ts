@@ -10,6 +10,9 @@ import { LocalRunEnvironmentSpec } from '../domain/run-environment.js';
 import type { ExecutionStatus } from '../domain/execution-status.js';
 import type { EventRecord, NewExecution, Store } from './store.js';
 import { workflowStoreCases } from './workflow-store.suite.js';
+import { notificationStoreCases } from './notification-store.suite.js';
+import { serviceStoreCases } from './service-store.suite.js';
+import { summaryStoreCases } from './summary-store.suite.js';
 
 export interface StoreFixture {
   /** A store on an empty database. */
@@ -541,5 +544,8 @@ export function storeSuite(label: string, makeFixture: () => Promise<StoreFixtur
     });
 
     workflowStoreCases({ store: () => store, newTask: (name) => newTask(name), newExecution });
+    notificationStoreCases({ store: () => store, newTask: (name) => newTask(name), newExecution });
+    serviceStoreCases({ store: () => store, newTask: (name) => newTask(name) });
+    summaryStoreCases({ store: () => store, newTask, newExecution });
   });
 }

@@ -25,6 +25,9 @@ import type { TaskSpec } from '../domain/task.js';
 import type { WrapperReportRecord } from '../domain/wrapper-report.js';
 import type { TaskOverrides } from '../domain/workflow.js';
 import type { WorkflowStore } from './workflow-store.js';
+import type { ServiceStore } from './service-store.js';
+import type { SummaryStore } from './summary-store.js';
+import type { NotificationStore } from './notification-store.js';
 
 export interface RunEnvironmentRecord {
   uuid: string;
@@ -229,6 +232,15 @@ export interface EventRecord {
   /** Unique: an event with a key already recorded is not recorded again (e.g. `MISSED_SCHEDULED_RUN:<task>:<expected time>`). */
   dedupe_key: string;
   created_at: number;
+  /** The incident it belongs to, with its Task or Workflow (Default: the type's, `EVENT_DEFAULTS`). */
+  grouping_key?: string | null;
+  /** A Workflow's event (WORKFLOW_FAILED, or RESOLVED of a Workflow): the Workflow, its name as it was, the execution. */
+  workflow_uuid?: string | null;
+  workflow_name?: string | null;
+  workflow_execution_uuid?: string | null;
+  /** Set by the notifier when it routes the event (read-only for recorders). */
+  incident_uuid?: string | null;
+  routed_at?: number | null;
 }
 
 export interface EventFilter {
@@ -289,6 +301,12 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Workflows, their executions and runs (`workflow-store.ts`), bound to the same connection or transaction. */
   readonly workflows: WorkflowStore;
+  /** What Berth remembers of each Service between monitor passes (`service-store.ts`). */
+  readonly services: ServiceStore;
+  /** Read-only aggregates for overviews (`summary-store.ts`): latest executions per Task, counts by status, upcoming fires. */
+  readonly summaries: SummaryStore;
+  /** Notification Profiles, incidents and the delivery queue (`notification-store.ts`), bound like `workflows`. */
+  readonly notifications: NotificationStore;
 
   /** Runs `fn` in one database transaction; everything it does through `tx` commits or none. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;

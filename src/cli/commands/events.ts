@@ -4,7 +4,7 @@ import { EVENT_TYPES } from '../../domain/event.js';
 import type { Event } from '../../domain/event.js';
 import { contextFor, uuidArg, withCommonOptions, withPaging } from '../common.js';
 import type { CommonFlags, Page } from '../common.js';
-import { relativeTime, truncate } from '../output.js';
+import { orDash, relativeTime, timeWithRelative, truncate } from '../output.js';
 
 interface ListFlags extends CommonFlags {
   type?: string;
@@ -42,7 +42,35 @@ export function parseSince(raw: string, now = Date.now()): string {
   throw new InvalidArgumentError(`must be a duration such as 30m, 2h or 7d, or an ISO-8601 time such as 2024-05-01T12:00:00Z; got "${raw}".`);
 }
 
-function subject(e: Event): string {
+/** `berth events show`: the event with its incident and deliveries, as the API returns it. */
+interface EventWithDeliveries extends Omit<Event, 'incident'> {
+  incident: {
+    uuid: string;
+    subject: { kind: string; uuid: string; name: string };
+    grouping_key: string;
+    event_count: number;
+    opened_at: string;
+    resolved_at: string | null;
+  } | null;
+  deliveries: {
+    uuid: string;
+    profile: string;
+    method: string;
+    type: string;
+    action: string;
+    status: string;
+    attempts: number;
+    max_attempts: number;
+    next_attempt_at: string | null;
+    last_error: string | null;
+    response_status: number | null;
+    tries: { at: string; ok: boolean; status: number | null; error: string | null }[];
+    delivered_at: string | null;
+  }[];
+}
+
+function subject(e: Pick<Event, 'task' | 'task_execution' | 'workflow' | 'workflow_execution'>): string {
+  if (!e.task && e.workflow) return e.workflow_execution ? `${e.workflow.name} ${e.workflow_execution.uuid.slice(0, 8)}` : e.workflow.name;
   if (!e.task) return '-';
   return e.task_execution ? `${e.task.name} ${e.task_execution.uuid.slice(0, 8)}` : e.task.name;
 }
@@ -50,9 +78,11 @@ function subject(e: Event): string {
 export function registerEvents(program: Command): void {
   const events = program
     .command('events')
-    .summary('list events: missed scheduled runs, missing heartbeats, failed starts')
-    .description('List the events Berth recorded: missed scheduled runs of passive Tasks, executions whose heartbeats stopped, executions that never started.');
-  events.addHelpText('after', '\nExamples:\n  $ berth events ls\n  $ berth events ls --type MISSED_SCHEDULED_RUN --since 24h');
+    .summary('list and show events: failures, timeouts, missing heartbeats, missed runs, resolved incidents')
+    .description(
+      'List the events Berth recorded (failed, timed-out and abandoned executions, failed starts, missing heartbeats, missed scheduled runs, resolved incidents) and show one with the notifications sent for it.',
+    );
+  events.addHelpText('after', '\nExamples:\n  $ berth events ls\n  $ berth events ls --type MISSED_SCHEDULED_RUN --since 24h\n  $ berth events show 0b6f3c9e-1d2a-4c5b-9e8f-7a6b5c4d3e2f');
 
   const ls = events
     .command('ls')
@@ -67,7 +97,7 @@ export function registerEvents(program: Command): void {
   ls.addHelpText(
     'after',
     `
-Event types: ${EVENT_TYPES.join(', ')} (see docs/liveness.md).
+Event types: ${EVENT_TYPES.join(', ')} (see docs/notifications.md).
 
 Examples:
   $ berth events ls
@@ -87,10 +117,65 @@ Examples:
     if (out.json) return out.printJson(page);
     if (page.results.length > 0) {
       out.table(
-        [{ header: 'WHEN' }, { header: 'TYPE', colour: () => 'red' }, { header: 'TASK' }, { header: 'MESSAGE' }],
+        [{ header: 'WHEN' }, { header: 'TYPE', colour: (v) => (v === 'RESOLVED' ? 'green' : 'red') }, { header: 'TASK' }, { header: 'MESSAGE' }],
         page.results.map((e) => [relativeTime(e.created_at), e.type, subject(e), truncate(e.message, 100)]),
       );
     }
     out.pageHint(page, flags.offset, 'events');
+  });
+
+  const show = events
+    .command('show')
+    .description('Show an event: what happened, its incident, and each notification sent for it (status, tries, last error).')
+    .argument('<event>', 'the event uuid (see berth events ls)', (v: string) => {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v.trim())) {
+        throw new InvalidArgumentError('must be an event uuid like 0b6f3c9e-1d2a-4c5b-9e8f-7a6b5c4d3e2f (see berth events ls).');
+      }
+      return v.trim().toLowerCase();
+    });
+  withCommonOptions(show);
+  show.addHelpText('after', '\nExamples:\n  $ berth events show 0b6f3c9e-1d2a-4c5b-9e8f-7a6b5c4d3e2f\n  $ berth events show 0b6f3c9e-1d2a-4c5b-9e8f-7a6b5c4d3e2f --json');
+  show.action(async (uuid: string, flags: CommonFlags) => {
+    const { client, out } = contextFor(flags);
+    const e = await client.get<EventWithDeliveries>(`/api/v1/events/${uuid}`);
+    if (out.json) return out.printJson(e);
+    const incident = e.incident
+      ? `${e.incident.uuid} (${e.incident.grouping_key}, ${e.incident.event_count} event(s), ${e.incident.resolved_at ? `resolved ${relativeTime(e.incident.resolved_at)}` : 'open'})`
+      : '-';
+    out.fields([
+      ['UUID', e.uuid],
+      ['Type', e.type],
+      ['Severity', e.severity],
+      ['Subject', subject(e)],
+      ['Execution', orDash(e.task_execution?.uuid ?? e.workflow_execution?.uuid ?? null)],
+      ['Recorded', timeWithRelative(e.created_at)],
+      ['Incident', incident],
+      ['Message', e.message],
+    ]);
+    out.line();
+    if (e.deliveries.length === 0) {
+      out.note(e.incident ? 'No notifications for this event (grouped into an incident already told, postponed, or no profile applies).' : 'No notifications for this event.');
+      return;
+    }
+    out.table(
+      [
+        { header: 'PROFILE' },
+        { header: 'METHOD' },
+        { header: 'ACTION' },
+        { header: 'STATUS', colour: (v) => (v === 'delivered' ? 'green' : v === 'failed' ? 'red' : 'yellow') },
+        { header: 'TRIES', right: true },
+        { header: 'NEXT TRY' },
+        { header: 'LAST ERROR' },
+      ],
+      e.deliveries.map((d) => [
+        d.profile,
+        `${d.method} (${d.type})`,
+        d.action,
+        d.status,
+        `${d.attempts}/${d.max_attempts}`,
+        d.next_attempt_at ? relativeTime(d.next_attempt_at) : '-',
+        d.last_error ? truncate(d.last_error, 90) : '-',
+      ]),
+    );
   });
 }

@@ -55,6 +55,7 @@ function printBanner(out: Output, server: BerthServer): void {
     return;
   }
   out.line(out.paint('bold', `Berth is listening on ${server.url}`));
+  out.line(`  Dashboard:      ${server.url}/`);
   out.line(`  Database:       ${databaseText(config)}`);
   out.line(`  Data directory: ${config.dataDir}`);
   out.line(`  Executors:      ${[...server.ctx.executors.keys()].join(', ') || 'none (local executor off)'}`);

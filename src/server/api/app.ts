@@ -7,6 +7,7 @@ import type { ErrorCode } from '../../domain/errors.js';
 import { Principal } from '../auth.js';
 import { isLoopback } from '../config.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { DEFAULT_WEB_DIR, isApiPath, sendDashboardFile } from './static.js';
 import type { RouteDefinition } from './route.js';
 import { ALL_ROUTES } from './routes/index.js';
 import type { Services } from './services.js';
@@ -104,9 +105,10 @@ export function registeredRoutes(app: FastifyInstance): readonly { method: strin
 
 /**
  * Builds the HTTP app (without listening, so tests use `app.inject()`). Every route comes from
- * `ALL_ROUTES`; every error leaves as `{"error": {"code", "message", "details"?}}`.
+ * `ALL_ROUTES`; every error leaves as `{"error": {"code", "message", "details"?}}`. Other GET
+ * paths serve the web dashboard from `webDir` (see `static.ts`).
  */
-export async function buildApp(services: Services): Promise<FastifyInstance> {
+export async function buildApp(services: Services, webDir: string = DEFAULT_WEB_DIR): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -130,6 +132,11 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     void reply.status(status).header('x-request-id', request.id).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
+    // Everything outside the API is the web dashboard (static files, client-side routes).
+    const urlPath = request.url.split('?')[0] ?? '/';
+    if ((request.method === 'GET' || request.method === 'HEAD') && !isApiPath(urlPath)) {
+      return sendDashboardFile(webDir, request, reply);
+    }
     void reply
       .status(404)
       .send(errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}. The API is described at /api/openapi.json.`));

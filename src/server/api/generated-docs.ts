@@ -15,6 +15,7 @@ import {
   TRANSITIONS,
 } from '../../domain/execution-status.js';
 import { AwsEcsRunEnvironmentSpec, LocalRunEnvironmentSpec } from '../../domain/run-environment.js';
+import { EmailMethod, NotificationProfileSpecObject, NotificationRule, PagerDutyMethod, SlackMethod, WebhookMethod } from '../../domain/notification-profile.js';
 import { TaskSpecObject } from '../../domain/task.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { ALL_ROUTES } from './routes/index.js';
@@ -138,6 +139,7 @@ export function berthYamlMarkdown(): string {
     '| `run_environments` | list | `[]` | Run Environments (below). |',
     '| `tasks` | list | `[]` | Tasks (below). |',
     '| `workflows` | list | `[]` | Workflows (below). |',
+    '| `notification_profiles` | list | `[]` | Notification Profiles (below); applied first, so the others may name them. |',
     '',
     '## Run Environment, `kind: local`',
     '',
@@ -170,6 +172,31 @@ export function berthYamlMarkdown(): string {
     'process as environment variables, and never stored, logged or returned by the API.',
     '',
     ...workflowYamlSection(),
+    '',
+    '## Notification Profile',
+    '',
+    'Who is told about which events, and how ([notifications.md](notifications.md)). Delivery secrets are',
+    'references (`ENV:NAME`, `FILE:/absolute/path`, Secrets Manager / SSM parameter ARNs) or `{value: "…"}`,',
+    'stored encrypted; the API never returns them.',
+    '',
+    '| field | type | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...fieldRows(NotificationProfileSpecObject),
+    '',
+    '### Rule',
+    '',
+    '| field | type | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...fieldRows(NotificationRule),
+    '',
+    ...(
+      [
+        ['webhook', WebhookMethod],
+        ['slack', SlackMethod],
+        ['email', EmailMethod],
+        ['pagerduty', PagerDutyMethod],
+      ] as const
+    ).flatMap(([type, schema]) => [`### Method, \`type: ${type}\``, '', '| field | type | default | meaning |', '| --- | --- | --- | --- |', ...fieldRows(schema), '']),
   ].join('\n');
 }
 

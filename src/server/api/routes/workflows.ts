@@ -75,6 +75,7 @@ export const workflowRoutes = [
       201: { description: 'Created.', schema: Workflow },
     },
     handler: async ({ body, services }) => {
+      await services.notifications.requireReferences(body.notification_profiles);
       const { record, created } = await services.workflows.upsert(body);
       return { status: created ? 201 : 200, body: services.workflows.workflowResource(record) };
     },
