@@ -109,12 +109,21 @@ describe('controlRolePolicy', () => {
       ].sort(),
     );
     const all = actionsOf(controlRolePolicy({ ...input, features: { services: true, eventBridgeSchedules: true } }));
-    expect(all.filter((a) => /Service|^events:/.test(a)).sort()).toEqual(
+    expect(all.filter((a) => /Service|^events:|^cloudformation:|^application-autoscaling:/.test(a)).sort()).toEqual(
       [
         'ecs:CreateService',
         'ecs:UpdateService',
-        'ecs:DeleteService',
         'ecs:DescribeServices',
+        'iam:CreateServiceLinkedRole',
+        'cloudformation:CreateStack',
+        'cloudformation:UpdateStack',
+        'cloudformation:DescribeStacks',
+        'application-autoscaling:RegisterScalableTarget',
+        'application-autoscaling:DeregisterScalableTarget',
+        'application-autoscaling:DescribeScalableTargets',
+        'application-autoscaling:PutScalingPolicy',
+        'application-autoscaling:DescribeScalingPolicies',
+        'application-autoscaling:DeleteScalingPolicy',
         'events:PutRule',
         'events:DeleteRule',
         'events:DescribeRule',
@@ -131,7 +140,8 @@ describe('controlRolePolicy', () => {
     const expectedWildcards = new Set([
       'arn:aws:ecs:eu-west-1:123456789012:task-definition/acme-*',
       'arn:aws:ecs:eu-west-1:123456789012:task/jobs/*',
-      'arn:aws:ecs:eu-west-1:123456789012:service/jobs/*',
+      'arn:aws:ecs:eu-west-1:123456789012:service/jobs/acme-*',
+      'arn:aws:cloudformation:eu-west-1:123456789012:stack/acme-*',
       'arn:aws:logs:eu-west-1:123456789012:log-group:/berth/prod:*',
       'arn:aws:logs:eu-west-1:123456789012:log-group:/berth/prod:log-stream:*',
       'arn:aws:events:eu-west-1:123456789012:rule/berth-*',
@@ -147,6 +157,13 @@ describe('controlRolePolicy', () => {
       'ec2:DescribeSubnets',
       'ec2:DescribeSecurityGroups',
       'ssm:DescribeParameters',
+      // Scalable targets have generated ids; their Describe calls take no resource.
+      'application-autoscaling:RegisterScalableTarget',
+      'application-autoscaling:DeregisterScalableTarget',
+      'application-autoscaling:DescribeScalableTargets',
+      'application-autoscaling:PutScalingPolicy',
+      'application-autoscaling:DescribeScalingPolicies',
+      'application-autoscaling:DeleteScalingPolicy',
     ]);
     for (const s of policy.Statement) {
       const actions = [s.Action].flat();
@@ -168,7 +185,16 @@ describe('controlRolePolicy', () => {
     const off = actionsOf(controlRolePolicy(input));
     expect(off.filter((a) => /Service|^events:/.test(a))).toEqual([]);
     const services = actionsOf(controlRolePolicy({ ...input, features: { services: true } }));
-    expect(services).toEqual(expect.arrayContaining(['ecs:CreateService', 'ecs:UpdateService', 'ecs:DeleteService', 'ecs:DescribeServices']));
+    expect(services).toEqual(expect.arrayContaining(['ecs:CreateService', 'ecs:UpdateService', 'ecs:DescribeServices', 'cloudformation:CreateStack']));
+    // Berth never deletes a service.
+    expect(services).not.toContain('ecs:DeleteService');
+    // The stack role is passed to CloudFormation only, and only when the Run Environment names one.
+    const stackRole = 'arn:aws:iam::123456789012:role/berth-service-stacks';
+    expect(statement(controlRolePolicy({ ...input, features: { services: true }, serviceStackRoleArn: stackRole }), 'PassServiceStackRoleToCloudFormation')).toMatchObject({
+      Resource: [stackRole],
+      Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+    });
+    expect(controlRolePolicy({ ...input, features: { services: true } }).Statement.map((s) => s.Sid)).not.toContain('PassServiceStackRoleToCloudFormation');
     expect(services.filter((a) => a.startsWith('events:'))).toEqual([]);
     const schedules = controlRolePolicy({ ...input, features: { eventBridgeSchedules: true }, scheduleRulePrefix: 'nightly-' });
     expect(statement(schedules, 'ManageBerthScheduleRules').Resource).toEqual(['arn:aws:events:eu-west-1:123456789012:rule/nightly-*']);
@@ -316,7 +342,7 @@ describe('checkControlRolePolicy', () => {
     for (const grant of CONTROL_ROLE_ALLOWED_ACTIONS) {
       for (const action of grant.actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
       // Only the calls AWS cannot scope may use a bare "*", and PassRole never goes unconditioned.
-      if (grant.resources.includes('*')) expect(['TaskDefinitionCallsWithoutResourceScope', 'ListTasksInTheCluster', 'VerifyTheNetwork', 'VerifyParameters']).toContain(grant.sid);
+      if (grant.resources.includes('*')) expect(['TaskDefinitionCallsWithoutResourceScope', 'ListTasksInTheCluster', 'VerifyTheNetwork', 'VerifyParameters', 'ScaleBerthServices']).toContain(grant.sid);
       if (grant.actions.includes('iam:PassRole')) expect(grant.condition).toBeDefined();
     }
   });

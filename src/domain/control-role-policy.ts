@@ -47,6 +47,7 @@ export const CONTROL_ROLE_PLACEHOLDERS = [
   'ScheduleRulePrefix',
   'SecretNamePrefix',
   'EventBridgeRoleArn',
+  'ServiceStackRoleArn',
 ] as const;
 export type ControlRolePlaceholder = (typeof CONTROL_ROLE_PLACEHOLDERS)[number];
 
@@ -82,7 +83,8 @@ const ARN = 'arn:${Partition}';
 const CLUSTER_ARN = `${ARN}:ecs:\${Region}:\${Account}:cluster/\${ClusterName}`;
 const TASK_DEFINITIONS = `${ARN}:ecs:\${Region}:\${Account}:task-definition/\${TaskDefinitionPrefix}*`;
 const CLUSTER_TASKS = `${ARN}:ecs:\${Region}:\${Account}:task/\${ClusterName}/*`;
-const CLUSTER_SERVICES = `${ARN}:ecs:\${Region}:\${Account}:service/\${ClusterName}/*`;
+const CLUSTER_SERVICES = `${ARN}:ecs:\${Region}:\${Account}:service/\${ClusterName}/\${TaskDefinitionPrefix}*`;
+const SERVICE_STACKS = `${ARN}:cloudformation:\${Region}:\${Account}:stack/\${TaskDefinitionPrefix}*`;
 const LOG_GROUP = `${ARN}:logs:\${Region}:\${Account}:log-group:\${LogGroup}`;
 const SECRETS = `${ARN}:secretsmanager:\${Region}:\${Account}:secret:\${SecretNamePrefix}*`;
 const IN_CLUSTER = { ArnEquals: { 'ecs:cluster': CLUSTER_ARN } } as const;
@@ -197,10 +199,10 @@ export const CONTROL_ROLE_ALLOWED_ACTIONS: readonly ControlRoleGrant[] = [
   {
     sid: 'ManageServicesInTheCluster',
     feature: 'services',
-    actions: ['ecs:CreateService', 'ecs:UpdateService', 'ecs:DeleteService', 'ecs:DescribeServices'],
+    actions: ['ecs:CreateService', 'ecs:UpdateService', 'ecs:DescribeServices'],
     resources: [CLUSTER_SERVICES],
     condition: IN_CLUSTER,
-    why: 'Tasks with service settings run as ECS services in the cluster.',
+    why: 'Tasks with service settings run as ECS services in the cluster, named like their task definition family (<prefix><task name>). Berth never deletes a service.',
   },
   {
     sid: 'TagServicesBerthCreates',
@@ -209,6 +211,43 @@ export const CONTROL_ROLE_ALLOWED_ACTIONS: readonly ControlRoleGrant[] = [
     resources: [CLUSTER_SERVICES],
     condition: { StringEquals: { 'ecs:CreateAction': 'CreateService' } },
     why: 'Tags sent with CreateService.',
+  },
+  {
+    sid: 'ManageServiceLoadBalancerStacks',
+    feature: 'services',
+    actions: ['cloudformation:CreateStack', 'cloudformation:UpdateStack', 'cloudformation:DescribeStacks'],
+    resources: [SERVICE_STACKS],
+    why: 'A load-balanced Service\'s security groups, target group, load balancer and listener are one CloudFormation stack per Service (<prefix><task name>-lb, service-load-balancer.yaml); only stacks with the prefix. The resources themselves are created by CloudFormation with the stack role below, not with this role.',
+  },
+  {
+    sid: 'PassServiceStackRoleToCloudFormation',
+    feature: 'services',
+    actions: ['iam:PassRole'],
+    resources: ['${ServiceStackRoleArn}'],
+    condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+    why: 'The load balancer stacks run as the stack role (control-role.yaml\'s ServiceStackRole); it may be handed to CloudFormation and nothing else.',
+  },
+  {
+    sid: 'ScaleBerthServices',
+    feature: 'services',
+    actions: [
+      'application-autoscaling:RegisterScalableTarget',
+      'application-autoscaling:DeregisterScalableTarget',
+      'application-autoscaling:DescribeScalableTargets',
+      'application-autoscaling:PutScalingPolicy',
+      'application-autoscaling:DescribeScalingPolicies',
+      'application-autoscaling:DeleteScalingPolicy',
+    ],
+    resources: ['*'],
+    why: 'Services with autoscaling: the desired count as a scalable target with target-tracking policies. Scalable targets have generated ids (no name to scope by) and the Describe calls support no resource scoping, so only "*" works; ECS itself still limits which services exist.',
+  },
+  {
+    sid: 'CreateEcsAutoScalingRole',
+    feature: 'services',
+    actions: ['iam:CreateServiceLinkedRole'],
+    resources: [`${ARN}:iam::\${Account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService`],
+    condition: { StringEquals: { 'iam:AWSServiceName': 'ecs.application-autoscaling.amazonaws.com' } },
+    why: 'The first RegisterScalableTarget of an account creates Application Auto Scaling\'s service-linked role for ECS; only that role.',
   },
   {
     sid: 'ManageBerthScheduleRules',
@@ -266,6 +305,8 @@ export interface ControlRolePolicyInput {
   eventBridgeRoleArn?: string;
   /** Prefix of the Secrets Manager secret names Tasks use (cluster.yaml's SecretNamePrefix). (Default: berth/) */
   secretNamePrefix?: string;
+  /** The role CloudFormation assumes for Services' load balancer stacks, with `services`. */
+  serviceStackRoleArn?: string;
 }
 
 const ACCOUNT_PATTERN = /^\d{12}$/;
@@ -306,6 +347,7 @@ export function controlRoleBindings(input: ControlRolePolicyInput): ControlRoleB
     ['executionRoleArn', input.executionRoleArn],
     ['taskRoleArn', input.taskRoleArn],
     ['eventBridgeRoleArn', input.eventBridgeRoleArn],
+    ['serviceStackRoleArn', input.serviceStackRoleArn],
   ] as const) {
     if (arn !== undefined && !ROLE_ARN_PATTERN.test(arn)) issues.push(`${field} "${arn}" is not an IAM role ARN`);
   }
@@ -322,6 +364,7 @@ export function controlRoleBindings(input: ControlRolePolicyInput): ControlRoleB
     ScheduleRulePrefix: rulePrefix,
     SecretNamePrefix: secretPrefix,
     ...(input.eventBridgeRoleArn ? { EventBridgeRoleArn: input.eventBridgeRoleArn } : {}),
+    ...(input.serviceStackRoleArn ? { ServiceStackRoleArn: input.serviceStackRoleArn } : {}),
   };
 }
 
@@ -389,7 +432,7 @@ export function controlRolePolicy(input: ControlRolePolicyInput): IamPolicyDocum
  */
 export function controlRolePolicyInput(
   env: Pick<AwsEcsRunEnvironmentSpec, 'name' | 'region' | 'cluster' | 'task_definition_prefix' | 'execution_role_arn' | 'task_role_arn' | 'log_group'> &
-    Partial<Pick<AwsEcsRunEnvironmentSpec, 'eventbridge_role_arn' | 'schedule_rule_prefix'>>,
+    Partial<Pick<AwsEcsRunEnvironmentSpec, 'eventbridge_role_arn' | 'schedule_rule_prefix' | 'service_stack_role_arn'>>,
   options: { accountId?: string; features?: ControlRoleFeatures; scheduleRulePrefix?: string; secretNamePrefix?: string } = {},
 ): ControlRolePolicyInput {
   const accountId =
@@ -409,6 +452,7 @@ export function controlRolePolicyInput(
       ? { scheduleRulePrefix: options.scheduleRulePrefix ?? env.schedule_rule_prefix }
       : {}),
     ...(env.eventbridge_role_arn ? { eventBridgeRoleArn: env.eventbridge_role_arn } : {}),
+    ...(env.service_stack_role_arn ? { serviceStackRoleArn: env.service_stack_role_arn } : {}),
     ...(options.secretNamePrefix ? { secretNamePrefix: options.secretNamePrefix } : {}),
   };
 }

@@ -25,7 +25,13 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { RouteTable, Subnet } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, DescribeClustersCommand, ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
-import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, ListRoleTagsCommand, UploadServerCertificateCommand } from '@aws-sdk/client-iam';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +45,7 @@ import type { Moto } from '../support/moto.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TEMPLATE_DIR = path.join(ROOT, 'infra/cloudformation');
-const TEMPLATES = ['network.yaml', 'cluster.yaml', 'control-role.yaml'] as const;
+const TEMPLATES = ['network.yaml', 'cluster.yaml', 'control-role.yaml', 'service-load-balancer.yaml'] as const;
 type TemplateName = (typeof TEMPLATES)[number];
 type Cfn = any;
 
@@ -219,6 +225,7 @@ function cfnStrings(value: Cfn): string[] {
     if ('Ref' in value) return [`\${${value.Ref}}`];
     if (typeof value['Fn::Sub'] === 'string') return [fromTemplate(value['Fn::Sub'])];
     if ('Fn::If' in value) return [...cfnStrings(value['Fn::If'][1]), ...cfnStrings(value['Fn::If'][2])];
+    if ('Fn::GetAtt' in value) return [`\${${[value['Fn::GetAtt']].flat().join('.')}}`];
   }
   throw new Error(`unexpected value in a policy: ${JSON.stringify(value)}`);
 }
@@ -249,6 +256,7 @@ const TEMPLATE_BINDINGS: ControlRoleBindings = {
   ScheduleRulePrefix: '${ScheduleRulePrefix}',
   SecretNamePrefix: '${SecretNamePrefix}',
   EventBridgeRoleArn: '${EventBridgeRoleArn}',
+  ServiceStackRoleArn: '${ServiceStackRole.Arn}',
 };
 const FEATURE_CONDITIONS: Record<string, { feature: keyof ControlRoleFeatures; parameter: string }> = {
   ServicesEnabled: { feature: 'services', parameter: 'EnableServices' },
@@ -482,7 +490,8 @@ Outputs:
     const t = template('control-role.yaml');
     expect(t.Parameters.ExternalId.NoEcho).toBe(true);
     expect(JSON.stringify(t.Outputs)).not.toMatch(/ExternalId"?\}/);
-    expect(Object.keys(t.Outputs)).toEqual(['RoleArn', 'RoleName', 'ExternalIdRequired', 'TrustMode']);
+    expect(Object.keys(t.Outputs)).toEqual(['RoleArn', 'RoleName', 'ExternalIdRequired', 'TrustMode', 'ServiceStackRoleArn']);
+    expect(t.Outputs.ServiceStackRoleArn.Condition).toBe('ServicesEnabled');
     expect(t.Parameters.TrustMode.AllowedValues).toEqual(['aws-principal', 'oidc']);
     const rules = JSON.stringify(t.Rules);
     for (const parameter of ['TrustedPrincipal', 'ExternalId', 'OidcProviderArn', 'OidcSubject']) expect(rules).toContain(`{"Ref":"${parameter}"}`);
@@ -541,6 +550,7 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
   let ecs: ECSClient;
   let iam: IAMClient;
   let logs: CloudWatchLogsClient;
+  let elb: ElasticLoadBalancingV2Client;
 
   beforeAll(async () => {
     moto = await startMoto();
@@ -550,10 +560,11 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
     ecs = new ECSClient(config);
     iam = new IAMClient(config);
     logs = new CloudWatchLogsClient(config);
+    elb = new ElasticLoadBalancingV2Client(config);
   });
 
   afterAll(async () => {
-    for (const client of [cfn, ec2, ecs, iam, logs]) client?.destroy();
+    for (const client of [cfn, ec2, ecs, iam, logs, elb]) client?.destroy();
     await moto?.stop();
   });
 
@@ -897,6 +908,133 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
     });
   });
 
+  describe('service-load-balancer.yaml', () => {
+    it('the load balancer reachable only from the allowed CIDRs, the tasks only from it; an ip target group with the health check; HTTPS with the TLS policy', async () => {
+      const vpc = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }))).Vpcs![0]!.VpcId!;
+      const subnetIds = ((await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).Subnets ?? [])
+        .map((x) => x.SubnetId!)
+        .slice(0, 2);
+      // moto's ELBv2 checks that an HTTPS listener's certificate exists (ACM, or IAM as here).
+      const cert = await iam.send(
+        new UploadServerCertificateCommand({
+          ServerCertificateName: 'lb-template-test',
+          CertificateBody: '-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----',
+          PrivateKey: '-----BEGIN RSA PRIVATE KEY-----\nMIIBtest\n-----END RSA PRIVATE KEY-----',
+        }),
+      );
+      const certificateArn = cert.ServerCertificateMetadata!.Arn!;
+      const { outputs, resources } = await deploy('berth-api-lb', 'service-load-balancer.yaml', {
+        ServiceName: 'api',
+        VpcId: vpc,
+        ContainerPort: '8080',
+        Scheme: 'internal',
+        LoadBalancerSubnets: subnetIds.join(','),
+        AllowedCidr1: '203.0.113.7/32',
+        AllowedCidr2: '10.20.0.0/16',
+        ListenerPort: '8443',
+        CertificateArn: certificateArn,
+        SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+        HealthCheckPath: '/ready',
+        HealthCheckIntervalSeconds: '10',
+        HealthCheckTimeoutSeconds: '3',
+        HealthyThresholdCount: '2',
+        UnhealthyThresholdCount: '5',
+        HealthCheckMatcher: '200-299',
+      });
+      expect(Object.keys(outputs).sort()).toEqual([
+        'ListenerArn',
+        'LoadBalancerArn',
+        'LoadBalancerDnsName',
+        'LoadBalancerSecurityGroupId',
+        'ServiceSecurityGroupId',
+        'TargetGroupArn',
+      ]);
+      // No alias record without a zone and a name. (Only two CIDR rules: see the group below.)
+      expect(resources.DnsRecord).toBeUndefined();
+
+      const lbGroup = outputs.LoadBalancerSecurityGroupId!;
+      const serviceGroup = outputs.ServiceSecurityGroupId!;
+      const groups = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [lbGroup, serviceGroup] }))).SecurityGroups!;
+      const ingress = (id: string) =>
+        groups
+          .find((g) => g.GroupId === id)!
+          .IpPermissions!.flatMap((p) => [
+            ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol} ${p.FromPort}-${p.ToPort} from ${r.CidrIp}`),
+            ...(p.UserIdGroupPairs ?? []).map((g) => `${p.IpProtocol} ${p.FromPort}-${p.ToPort} from ${g.GroupId}`),
+          ])
+          .sort();
+      expect(ingress(lbGroup)).toEqual(['tcp 8443-8443 from 10.20.0.0/16', 'tcp 8443-8443 from 203.0.113.7/32']);
+      expect(ingress(serviceGroup)).toEqual([`tcp 8080-8080 from ${lbGroup}`]);
+      for (const g of groups) expect(g.VpcId).toBe(vpc);
+      // The load balancer group's egress (to the service group on 8080 only) is in the template:
+      // moto's CloudFormation ignores SecurityGroupEgress and keeps the default rule.
+      const t = template('service-load-balancer.yaml');
+      expect(t.Resources.LoadBalancerSecurityGroup.Properties.SecurityGroupEgress).toEqual([
+        {
+          Description: "To the service's tasks only",
+          IpProtocol: 'tcp',
+          FromPort: { Ref: 'ContainerPort' },
+          ToPort: { Ref: 'ContainerPort' },
+          DestinationSecurityGroupId: { 'Fn::GetAtt': ['ServiceSecurityGroup', 'GroupId'] },
+        },
+      ]);
+      expect(t.Resources.ServiceSecurityGroup.Properties.SecurityGroupIngress).toBeUndefined();
+
+      const [tg] = (await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [outputs.TargetGroupArn!] }))).TargetGroups!;
+      expect(tg).toMatchObject({
+        TargetType: 'ip',
+        Protocol: 'HTTP',
+        Port: 8080,
+        VpcId: vpc,
+        HealthCheckProtocol: 'HTTP',
+        HealthCheckPort: 'traffic-port',
+        HealthCheckPath: '/ready',
+        HealthCheckIntervalSeconds: 10,
+        HealthCheckTimeoutSeconds: 3,
+        HealthyThresholdCount: 2,
+        UnhealthyThresholdCount: 5,
+        Matcher: { HttpCode: '200-299' },
+      });
+      const [lb] = (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [outputs.LoadBalancerArn!] }))).LoadBalancers!;
+      expect(lb).toMatchObject({ Type: 'application', Scheme: 'internal', SecurityGroups: [lbGroup], DNSName: outputs.LoadBalancerDnsName });
+      expect(lb!.AvailabilityZones!.map((z) => z.SubnetId).sort()).toEqual([...subnetIds].sort());
+      const listeners = (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: outputs.LoadBalancerArn }))).Listeners!;
+      expect(listeners).toEqual([
+        expect.objectContaining({
+          ListenerArn: outputs.ListenerArn,
+          Port: 8443,
+          Protocol: 'HTTPS',
+          SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+          Certificates: [{ CertificateArn: certificateArn }],
+          DefaultActions: [{ Type: 'forward', TargetGroupArn: outputs.TargetGroupArn }],
+        }),
+      ]);
+    });
+
+    it('an HTTP listener has no certificate and no TLS policy; the alias record exists only with a zone and a name', () => {
+      const t = template('service-load-balancer.yaml');
+      const listener = t.Resources.Listener.Properties;
+      expect(listener.SslPolicy).toEqual({ 'Fn::If': ['IsHttps', { Ref: 'SslPolicy' }, { Ref: 'AWS::NoValue' }] });
+      expect(listener.Certificates).toEqual({ 'Fn::If': ['IsHttps', [{ CertificateArn: { Ref: 'CertificateArn' } }], { Ref: 'AWS::NoValue' }] });
+      // Only TLS 1.2+ policies can be chosen.
+      expect(t.Parameters.SslPolicy.AllowedValues.every((p: string) => /TLS13|TLS-1-2|FS-1-2/.test(p))).toBe(true);
+      expect(t.Rules.HttpsNeedsCertificate.Assertions[0].Assert).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'CertificateArn' }, ''] }] });
+      // (moto cannot resolve LoadBalancer.CanonicalHostedZoneID, so the record is checked as text.)
+      expect(t.Resources.DnsRecord).toMatchObject({
+        Type: 'AWS::Route53::RecordSet',
+        Condition: 'HasDns',
+        Properties: {
+          Type: 'A',
+          AliasTarget: {
+            DNSName: { 'Fn::GetAtt': ['LoadBalancer', 'DNSName'] },
+            HostedZoneId: { 'Fn::GetAtt': ['LoadBalancer', 'CanonicalHostedZoneID'] },
+          },
+        },
+      });
+      expect(t.Resources.TargetGroup.Properties.TargetType).toBe('ip');
+    });
+  });
+
   describe('control-role.yaml', () => {
     const EXECUTION = `arn:aws:iam::${ACCOUNT}:role/berth-test-execution`;
     const TASK = `arn:aws:iam::${ACCOUNT}:role/berth-test-task`;
@@ -1002,11 +1140,14 @@ describe.runIf(await motoAvailable())('CloudFormation templates deployed to moto
       const policies = await inlinePolicies(roleName);
       expect(Object.keys(policies).sort()).toEqual(['berth-control', 'berth-control-schedules', 'berth-control-services']);
       const features = { services: true, eventBridgeSchedules: true };
+      // The stack role of the services feature is the one this stack created.
+      expect(outputs.ServiceStackRoleArn).toBe((await iam.send(new GetRoleCommand({ RoleName: resources.ServiceStackRole! }))).Role!.Arn);
+      const withStackRole = { ...bindings(), ServiceStackRoleArn: outputs.ServiceStackRoleArn };
       for (const [name, document] of Object.entries(policies)) {
-        expect(checkControlRolePolicy(document, { bindings: bindings(), features }).excess, name).toEqual([]);
+        expect(checkControlRolePolicy(document, { bindings: withStackRole, features }).excess, name).toEqual([]);
       }
       const all = { Statement: Object.values(policies).flatMap((p) => p.Statement) };
-      expect(checkControlRolePolicy(all, { bindings: bindings(), features }).missing).toEqual([]);
+      expect(checkControlRolePolicy(all, { bindings: withStackRole, features }).missing).toEqual([]);
       // No task role given: PassRole names the execution role alone.
       const passRole = (policies['berth-control'].Statement as Cfn[]).find((s) => s.Sid === 'PassTaskRolesToEcsTasks');
       expect(passRole.Resource).toEqual([EXECUTION]);

@@ -83,6 +83,40 @@ export interface EditedTask {
   containers: { name: string; lastStatus: string; exitCode: number | null; reason: string | null }[];
 }
 
+/**
+ * What `editService` can change on a service inside moto. moto never starts a service's tasks,
+ * keeps runningCount at 0 (unless MOTO_ECS_SERVICE_RUNNING is set) and never updates the
+ * deployments after UpdateService; a test sets them as ECS would during a rollout.
+ */
+export interface ServiceEdit {
+  /** The service's ARN or name. */
+  service: string;
+  runningCount?: number;
+  pendingCount?: number;
+  /** Replaces the service's deployments (ids and times are filled in). */
+  deployments?: {
+    status: 'PRIMARY' | 'ACTIVE';
+    taskDefinition: string;
+    rolloutState?: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+    rolloutStateReason?: string;
+    runningCount?: number;
+    pendingCount?: number;
+    desiredCount?: number;
+    failedTasks?: number;
+  }[];
+  /** A service event to add (newest first), e.g. "(service web) has reached a steady state." */
+  event?: string;
+}
+
+export interface EditedService {
+  serviceArn: string;
+  runningCount: number;
+  pendingCount: number;
+  desiredCount: number;
+  taskDefinition: string | null;
+  deployments: number;
+}
+
 /** A running private moto server. */
 export interface Moto {
   /** `http://127.0.0.1:PORT`: the `endpoint` for SDK clients (or for `startAwsProxy`). */
@@ -101,6 +135,8 @@ export interface Moto {
   unsetTaskTransition(): Promise<void>;
   /** Edits a task inside moto (test-only endpoint); throws on an unknown task or a bad field. */
   editTask(edit: TaskEdit): Promise<EditedTask>;
+  /** Plays ECS's part in a service deployment (test-only endpoint); see `ServiceEdit`. */
+  editService(edit: ServiceEdit): Promise<EditedService>;
   /** The tail of moto's stdout/stderr, for failure messages. */
   output(): string;
   /** Kills moto's whole process group and waits until it has exited. Idempotent. */
@@ -321,6 +357,8 @@ async function launch(port: number): Promise<Moto> {
       }
       return JSON.parse(await expectOk(`edit of task ${edit.task}`, request(endpoint, 'POST', '/berth-test/ecs/task', body))) as EditedTask;
     },
+    editService: async (edit) =>
+      JSON.parse(await expectOk(`edit of service ${edit.service}`, request(endpoint, 'POST', '/berth-test/ecs/service', edit))) as EditedService,
     output: () => out,
     stop,
   };

@@ -22,6 +22,8 @@ function awsCallsOf(files: string[]): Set<string> {
     'client-secrets-manager': 'secretsmanager',
     'client-ssm': 'ssm',
     'client-sts': 'sts',
+    'client-cloudformation': 'cloudformation',
+    'client-application-auto-scaling': 'application-autoscaling',
   };
   const out = new Set<string>();
   for (const file of files) {
@@ -58,5 +60,25 @@ describe('the control role and the calls Berth makes', () => {
     const granted = policy.Statement.flatMap((s) => [s.Action].flat());
     expect(granted.sort()).toEqual([...called, ...implied].sort());
     expect([...called]).toEqual(expect.arrayContaining(['ecs:RunTask', 'ecs:DescribeClusters', 'secretsmanager:DescribeSecret']));
+  });
+
+  it('with the services feature, grants exactly what Services call as well (ecs-service.ts)', () => {
+    const called = awsCallsOf(['src/executors/aws-ecs/ecs-executor.ts', 'src/executors/aws-ecs/ecs-verify.ts', 'src/executors/aws-ecs/ecs-service.ts']);
+    called.delete('sts:GetCallerIdentity');
+    // Side effects: tags sent with CreateService, the stack role handed to CloudFormation, and
+    // the service-linked role the first RegisterScalableTarget of an account creates.
+    const implied = ['ecs:TagResource', 'logs:TagResource', 'iam:PassRole', 'iam:CreateServiceLinkedRole'];
+    const policy = controlRolePolicy({
+      accountId: '123456789012',
+      region: 'eu-west-1',
+      cluster: 'jobs',
+      executionRoleArn: 'arn:aws:iam::123456789012:role/berth-task-execution',
+      logGroup: '/berth/prod',
+      serviceStackRoleArn: 'arn:aws:iam::123456789012:role/berth-service-stacks',
+      features: { services: true },
+    });
+    const granted = [...new Set(policy.Statement.flatMap((s) => [s.Action].flat()))];
+    expect(granted.sort()).toEqual([...new Set([...called, ...implied])].sort());
+    expect([...called]).toEqual(expect.arrayContaining(['ecs:CreateService', 'cloudformation:CreateStack', 'application-autoscaling:PutScalingPolicy']));
   });
 });

@@ -40,6 +40,7 @@ import type { EcsClients } from './ecs-clients.js';
 import { observeEcsTask } from './ecs-status.js';
 import { verifyEcsEnvironment, VERIFY_RETRY } from './ecs-verify.js';
 import { syncEventBridgeRule } from './eventbridge-schedules.js';
+import { EcsServiceBackend } from './ecs-service.js';
 import { buildTaskDefinition, familyOf, HASH_TAG, logGroupOf } from './task-definition.js';
 import type { BuiltDefinition } from './task-definition.js';
 
@@ -107,6 +108,8 @@ export class EcsExecutor implements Executor {
   private readonly logGroupsReady = new Set<string>();
   /** One registration per family at a time in this process (ECS refuses concurrent ones). */
   private readonly registering = new Map<string, Promise<string>>();
+  /** Services: Tasks with `service:` settings as ECS services (ecs-service.ts). */
+  readonly services: EcsServiceBackend;
 
   constructor(private readonly options: EcsExecutorOptions) {
     this.clients = options.clients ?? new EcsClientFactory();
@@ -114,6 +117,15 @@ export class EcsExecutor implements Executor {
     this.now = options.now ?? Date.now;
     this.wait = options.wait ?? sleep;
     this.describeGraceMs = options.describeGraceMs ?? 120_000;
+    this.services = new EcsServiceBackend({
+      clients: (env) => this.clients.for(env),
+      settings: (settings) => this.settingsOf(settings),
+      definitionArn: (clients, envUuid, definition) => this.definitionArn(clients, envUuid, definition),
+      ensureLogGroup: (clients, env, group) => this.ensureLogGroup(clients, env, group),
+      retry: this.retry,
+      wait: this.wait,
+      now: this.now,
+    });
   }
 
   private settingsOf(settings: Record<string, unknown>): AwsEcsRunEnvironmentSpec {
@@ -625,6 +637,7 @@ export class EcsExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    this.services.close();
     this.clients.close();
   }
 }
