@@ -10,9 +10,11 @@
  *
  * 3. berth-wrap's start-up overhead (bench/wrapper.ts).
  * 4. The scheduler: 3 servers on PostgreSQL, 50 × rate(1 second), fire lateness (bench/scheduler.ts).
+ * 5. The web dashboard: first page of the Tasks and execution lists with 1,000 Tasks and 100,000
+ *    executions, in Chromium (bench/dashboard.ts).
  *
  * The server runs from the build (`dist/`), as users run it. Options: `--executions N`,
- * `--patch-seconds S`, `--no-write` (print only), `--skip-postgres`, `--skip-wrapper`, `--skip-scheduler`, `--scheduler-seconds S`.
+ * `--patch-seconds S`, `--no-write` (print only), `--skip-postgres`, `--skip-wrapper`, `--skip-scheduler`, `--scheduler-seconds S`, `--skip-dashboard`.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -27,6 +29,7 @@ import pg from 'pg';
 import { benchObserve } from './ecs.js';
 import { benchWrapperOverhead, wrapperGoals, wrapperSection } from './wrapper.js';
 import { benchScheduler, schedulerGoals, schedulerSection } from './scheduler.js';
+import { benchDashboard, dashboardGoals, dashboardSection } from './dashboard.js';
 import type { LaunchResult } from './ecs.js';
 import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../test/support/moto.js';
 
@@ -472,6 +475,9 @@ async function main() {
   console.log('scheduler: 3 servers on PostgreSQL, 50 × rate(1 second)…');
   const scheduler = args.includes('--skip-scheduler') || args.includes('--skip-postgres') ? null : await benchScheduler(POSTGRES_URL, option('--scheduler-seconds', 60));
   console.log(scheduler);
+  console.log('dashboard: 1,000 Tasks and 100,000 executions in Chromium…');
+  const dashboard = args.includes('--skip-dashboard') ? null : await benchDashboard();
+  console.log(dashboard);
   agent.destroy();
 
   const cpus = os.cpus();
@@ -567,6 +573,8 @@ ${wrapperSection(wrapper)}
 
 ${schedulerSection(scheduler)}
 
+${dashboardSection(dashboard)}
+
 ## Goals
 
 - Status updates on SQLite: ${fmt(sqlite.perSecond, 0)}/s against a goal of 2,000/s — **${sqlite.perSecond >= 2000 ? 'met' : 'not met'}**.
@@ -576,7 +584,7 @@ ${schedulerSection(scheduler)}
       : ` About a third is the fork of each runner (the spawner's share); the server's share is spread over
   the HTTP request, about ten SQLite statements per execution (create, claim, handle, finish), and
   the launcher's and monitor's work; see docs/performance.md.`
-  }${wrapperGoals(wrapper)}${schedulerGoals(scheduler)}
+  }${wrapperGoals(wrapper)}${schedulerGoals(scheduler)}${dashboardGoals(dashboard)}
 `;
   if (WRITE) {
     fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), doc);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm start`: the quick start. Builds Berth if needed, then runs `berth server` in local-only
-// mode (no API key needed from this machine) with the example tasks applied. Settings can be
+// `npm start`: the quick start. Builds Berth and its web dashboard if needed, then runs `berth
+// server` in local-only mode (no API key needed from this machine) with the example tasks
+// applied; the server prints the dashboard's URL. Settings can be
 // changed with BERTH_* variables, e.g. BERTH_PORT=9000 npm start.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,10 +15,11 @@ if (major < 20 || (major === 20 && minor < 10)) {
   process.exit(1);
 }
 
-/** @param {string} dir @returns {number} */
-function newestMtime(dir) {
+/** @param {string} dir @param {string[]} [skip] names not to descend into @returns {number} */
+function newestMtime(dir, skip = []) {
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (skip.includes(entry.name)) continue;
     const full = path.join(dir, entry.name);
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
   }
@@ -26,12 +28,24 @@ function newestMtime(dir) {
 
 const built = path.join(root, 'dist/cli/main.js');
 // tsc rewrites only the outputs whose sources changed, so compare the newest of each side.
-if (!fs.existsSync(built) || newestMtime(path.join(root, 'dist')) < newestMtime(path.join(root, 'src'))) {
+if (!fs.existsSync(built) || newestMtime(path.join(root, 'dist'), ['web']) < newestMtime(path.join(root, 'src'))) {
   console.log('Building Berth…');
   const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
     cwd: root,
     stdio: 'inherit',
   });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
+// The web dashboard (served by the server at /): built into dist/web when missing or older than web/.
+const webIndex = path.join(root, 'dist/web/index.html');
+if (!fs.existsSync(webIndex) || fs.statSync(webIndex).mtimeMs < newestMtime(path.join(root, 'web'))) {
+  console.log('Building the web dashboard…');
+  const build = spawnSync(
+    process.execPath,
+    [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'],
+    { cwd: root, stdio: 'inherit' },
+  );
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 

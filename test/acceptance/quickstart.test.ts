@@ -65,6 +65,21 @@ describe('quick start', () => {
     }
   };
 
+  it('serves the web dashboard at the URL it prints', async () => {
+    const url = /Dashboard:\s+(\S+)/.exec(output)?.[1];
+    expect(url).toBe(`${env.BERTH_URL}/`);
+    const page = await fetch(url!);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const html = await page.text();
+    expect(html).toContain('<div id="root"></div>');
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${env.BERTH_URL}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+  });
+
   it('applied the example tasks', async () => {
     const r = await berth('tasks', 'ls', '--json');
     expect(r.code).toBe(0);

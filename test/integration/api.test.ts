@@ -199,7 +199,7 @@ describe('errors', () => {
   it('answers unknown routes with 404 ROUTE_NOT_FOUND', async () => {
     expectError(await t.request('GET', '/api/v1/no-such-thing'), 'ROUTE_NOT_FOUND');
     expectError(await t.request('PUT', '/api/v1/tasks/', { name: 'x' }), 'ROUTE_NOT_FOUND');
-    expectError(await t.request('GET', '/nope', undefined, null), 'ROUTE_NOT_FOUND');
+    expectError(await t.request('GET', '/api/nope', undefined, null), 'ROUTE_NOT_FOUND');
   });
 
   it('accepts paths with and without a trailing slash', async () => {

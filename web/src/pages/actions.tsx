@@ -1,0 +1,30 @@
+import { useState } from 'react';
+import { api, ApiError } from '../api.js';
+import type { Execution } from '../types.js';
+
+/** An action's state: busy while the request runs, and the API's error if it failed. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const run = async <T,>(fn: () => Promise<T>): Promise<T | undefined> => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await fn();
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run, clear: () => setError(null) };
+}
+
+export function startTask(task: string, environment?: Record<string, string>): Promise<Execution> {
+  return api<Execution>('POST', 'task_executions', { task, ...(environment && Object.keys(environment).length ? { environment } : {}) });
+}
+
+export function stopExecution(uuid: string): Promise<Execution> {
+  return api<Execution>('PATCH', `task_executions/${uuid}`, { status: 'STOPPING' });
+}
