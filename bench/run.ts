@@ -43,6 +43,8 @@ const option = (name: string, fallback: number) => {
 const EXECUTIONS = option('--executions', 1000);
 const WARMUP = option('--warmup', 1000);
 const SINGLE = option('--single', 100);
+/** The executions benchmark is repeated (a fresh server each time): CPU per execution varies by ±15 % between runs. */
+const EXEC_RUNS = option('--exec-runs', 3);
 const PATCH_SECONDS = option('--patch-seconds', 10);
 const WRITE = !args.includes('--no-write');
 const POSTGRES_URL = process.env.BERTH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -446,9 +448,17 @@ async function main() {
   if (!fs.existsSync(path.join(ROOT, 'dist/cli/main.js'))) {
     throw new Error('Build first: npm run build (npm run bench does it).');
   }
-  console.log(`executions benchmark: ${EXECUTIONS} executions…`);
-  const exec = await benchExecutions();
-  console.log(exec);
+  const execRuns: Awaited<ReturnType<typeof benchExecutions>>[] = [];
+  for (let run = 1; run <= EXEC_RUNS; run++) {
+    console.log(`executions benchmark: ${EXECUTIONS} executions, run ${run} of ${EXEC_RUNS}…`);
+    const result = await benchExecutions();
+    console.log(result);
+    execRuns.push(result);
+  }
+  // The run with the median CPU per execution is reported; the range shows the spread.
+  execRuns.sort((a, b) => a.cpuMsPerExecution - b.cpuMsPerExecution);
+  const exec = execRuns[Math.floor((execRuns.length - 1) / 2)]!;
+  const cpuRange = `${fmt(execRuns[0]!.cpuMsPerExecution, 2)}–${fmt(execRuns[execRuns.length - 1]!.cpuMsPerExecution, 2)} ms over ${execRuns.length} runs`;
   // For profiling the local executor's path alone: nothing is written.
   if (args.includes('--executions-only')) {
     agent.destroy();
@@ -495,6 +505,8 @@ Rerun it to refresh this file; numbers vary by a few percent between runs.
 ${EXECUTIONS} executions of a trivial local task (\`command: ["true"]\`), started with
 \`POST /api/v1/task_executions/\` from 16 concurrent clients and observed by the server to
 completion, after ${WARMUP} unmeasured warm-up executions (so the JIT has compiled the hot paths).
+This is repeated ${EXEC_RUNS} times, each with a fresh server; the table shows the run with the median
+control-plane CPU per execution (${cpuRange}).
 "Request to process start" is the time from the execution's creation (the API request) to the
 moment the runner spawned the command, from the server's own timestamps.
 
@@ -508,7 +520,7 @@ and are not included.
 | --- | --- | --- |
 | executions succeeded | ${exec.succeeded} / ${exec.executions} | all |
 | total time (first request to last observed exit) | ${fmt(exec.totalSeconds, 2)} s (${fmt(exec.perSecond, 0)} executions/s) | |
-| control-plane CPU per execution | **${fmt(exec.cpuMsPerExecution, 2)} ms** | under 2 ms |
+| control-plane CPU per execution (median run) | **${fmt(exec.cpuMsPerExecution, 2)} ms** (${cpuRange}) | under 2 ms |
 | … of which \`berth server\` (user + system) | ${fmt(exec.serverUserMs, 2)} + ${fmt(exec.serverSystemMs, 2)} ms | |
 | … of which the local spawner (user + system) | ${fmt(exec.spawnerUserMs, 2)} + ${fmt(exec.spawnerSystemMs, 2)} ms | |
 | request → process start, p50 (all ${EXECUTIONS} at once) | ${fmt(exec.p50, 0)} ms | |
@@ -578,12 +590,14 @@ ${dashboardSection(dashboard)}
 ## Goals
 
 - Status updates on SQLite: ${fmt(sqlite.perSecond, 0)}/s against a goal of 2,000/s — **${sqlite.perSecond >= 2000 ? 'met' : 'not met'}**.
-- Control-plane CPU per execution: ${fmt(exec.cpuMsPerExecution, 2)} ms against a goal of under 2 ms — **${exec.cpuMsPerExecution < 2 ? 'met' : 'not met'}**.${
+- Control-plane CPU per execution: ${fmt(exec.cpuMsPerExecution, 2)} ms (median run; ${cpuRange}) against a goal of under 2 ms — **${
+    execRuns[execRuns.length - 1]!.cpuMsPerExecution < 2 ? 'met' : exec.cpuMsPerExecution < 2 ? 'met by the median run, not by every run' : 'not met'
+  }**.${
     exec.cpuMsPerExecution < 2
       ? ''
       : ` About a third is the fork of each runner (the spawner's share); the server's share is spread over
-  the HTTP request, about ten SQLite statements per execution (create, claim, handle, finish), and
-  the launcher's and monitor's work; see docs/performance.md.`
+  the HTTP request, about ten SQLite statements per execution (create, claim, handle, finish, the
+  notifier's mark), and the launcher's and monitor's work; see docs/performance.md.`
   }${wrapperGoals(wrapper)}${schedulerGoals(scheduler)}${dashboardGoals(dashboard)}
 `;
   if (WRITE) {
