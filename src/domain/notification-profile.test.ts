@@ -27,6 +27,10 @@ describe('NotificationProfileSpec', () => {
     expect(issues({ name: 'x', methods: [{ ...hook, url: 'hooks.example.com/x' }] })).toEqual([
       'methods[0].url: url "hooks.example.com/x" is not a valid URL; write it like https://hooks.example.com/berth',
     ]);
+    expect(issues({ name: 'x', methods: [{ ...hook, url: 'http://127.0.0.1:587/hook' }] })).toEqual([
+      'methods[0].url: url uses port 587, which HTTP clients refuse to connect to (it belongs to another protocol, e.g. SMTP or SSH); serve the receiver on another port, such as 443 or 8443',
+    ]);
+    expect(issues({ name: 'x', methods: [{ ...hook, url: 'https://hooks.example.com:8443/x' }] })).toEqual([]);
     expect(issues({ name: 'x', methods: [{ name: 'm', type: 'email', host: 'h', port: 0, from: 'a@example.com', to: ['b@example.com'] }] })[0]).toBe(
       'methods[0].port: port must be between 1 and 65535 (587 for STARTTLS, 465 for TLS)',
     );

@@ -56,6 +56,18 @@ export const SecretView = z
   .describe('The secret itself is never returned.');
 export type SecretView = z.infer<typeof SecretView>;
 
+/**
+ * Ports that HTTP clients following the Fetch standard (Node's fetch among them) refuse to connect
+ * to, because other protocols use them (SMTP on 25/465/587, SSH on 22, …). Read off Node 20's
+ * fetch, which answers "bad port" for exactly these.
+ */
+const FETCH_BLOCKED_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113,
+  115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556,
+  563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667,
+  6668, 6669, 6679, 6697, 10080,
+]);
+
 const HttpUrl = (what: string) =>
   z
     .string({ message: `${what} must be a URL string` })
@@ -69,6 +81,13 @@ const HttpUrl = (what: string) =>
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         ctx.addIssue({ code: 'custom', message: `${what} must be an http:// or https:// URL, got ${url.protocol}` });
+        return;
+      }
+      if (url.port !== '' && FETCH_BLOCKED_PORTS.has(Number(url.port))) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${what} uses port ${url.port}, which HTTP clients refuse to connect to (it belongs to another protocol, e.g. SMTP or SSH); serve the receiver on another port, such as 443 or 8443`,
+        });
       }
     });
 

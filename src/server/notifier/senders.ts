@@ -64,7 +64,15 @@ async function postJson(
       redirect: 'manual',
     });
   } catch (thrown) {
-    return { ok: false, status: null, error: `${what} at ${hostOf(url)}: ${networkReason(thrown)}`, retryable: true };
+    const reason = networkReason(thrown);
+    // A port fetch refuses (possible only for a URL kept in a secret) fails the same way every time.
+    const refusedPort = reason.includes('bad port');
+    return {
+      ok: false,
+      status: null,
+      error: `${what} at ${hostOf(url)}: ${reason}${refusedPort ? ' (not retried: HTTP clients refuse this port; use another one)' : ''}`,
+      retryable: !refusedPort,
+    };
   }
   const text = await response.text().catch(() => '');
   if (okStatuses(response.status)) return { ok: true, status: response.status, error: null, retryable: false };
