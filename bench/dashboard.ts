@@ -12,8 +12,6 @@
  * inserted with one prepared SQL statement in one transaction (100,000 API calls would measure
  * the API, not the dashboard).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,9 +22,9 @@ import { chromium } from 'playwright-core';
 import type { Page } from 'playwright-core';
 import { LocalRunEnvironmentSpec } from '../src/domain/run-environment.js';
 import { TaskSpec } from '../src/domain/task.js';
+import { ROOT, startBenchServer } from './server.js';
 import { openStore, sqliteFileFor } from '../src/store/open-store.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KEY = 'berth_bench_dashboard_key_0123456789';
 const CHROMIUM = process.env.BERTH_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const LOADS = 15;
@@ -96,38 +94,6 @@ export async function seed(dataDir: string, tasks: number, executions: number): 
   }
 }
 
-async function startServer(dataDir: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/berth.js'), 'server', '--port', '0', '--data-dir', dataDir], {
-    cwd: dataDir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', BERTH_ADMIN_API_KEY: KEY, BERTH_LOG_LEVEL: 'warn', BERTH_LOG_FORMAT: 'json' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
-    child.stdout!.on('data', () => {
-      const m = /Berth is listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
-  });
-  return {
-    url,
-    child,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -157,7 +123,7 @@ export async function benchDashboard(tasks = 1000, executions = 100_000): Promis
   const seedStart = performance.now();
   await seed(dataDir, tasks, executions);
   const seedSeconds = (performance.now() - seedStart) / 1000;
-  const server = await startServer(dataDir);
+  const server = await startBenchServer(dataDir, { key: KEY });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],

@@ -16,14 +16,12 @@
  * The server runs from the build (`dist/`), as users run it. Options: `--executions N`,
  * `--patch-seconds S`, `--no-write` (print only), `--skip-postgres`, `--skip-wrapper`, `--skip-scheduler`, `--scheduler-seconds S`, `--skip-dashboard`.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import pg from 'pg';
 import { benchObserve } from './ecs.js';
@@ -31,9 +29,9 @@ import { benchWrapperOverhead, wrapperGoals, wrapperSection } from './wrapper.js
 import { benchScheduler, schedulerGoals, schedulerSection } from './scheduler.js';
 import { benchDashboard, dashboardGoals, dashboardSection } from './dashboard.js';
 import type { LaunchResult } from './ecs.js';
+import { processCpu, processCpuMs, ROOT, startBenchServer } from './server.js';
 import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../test/support/moto.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KEY = 'berth_bench_admin_key_0123456789abcdef';
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -48,7 +46,6 @@ const EXEC_RUNS = option('--exec-runs', 3);
 const PATCH_SECONDS = option('--patch-seconds', 10);
 const WRITE = !args.includes('--no-write');
 const POSTGRES_URL = process.env.BERTH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 interface Server {
   url: string;
@@ -62,67 +59,21 @@ interface Server {
 async function startServer(dataDir: string, extraEnv: Record<string, string> = {}): Promise<Server> {
   // BERTH_BENCH_NODE_ARGS="--cpu-prof" profiles the server.
   const nodeArgs = (process.env.BERTH_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/berth.js'), 'server', '--port', '0', '--data-dir', dataDir], {
-    cwd: dataDir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      BERTH_ADMIN_API_KEY: KEY,
-      BERTH_LOG_LEVEL: 'warn',
-      BERTH_LOG_FORMAT: 'json',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-    child.stdout!.on('data', () => {
-      const m = /Berth is listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
-  });
+  const server = await startBenchServer(dataDir, { key: KEY, env: extraEnv, nodeArgs });
+  const pid = server.child.pid!;
   return {
-    url,
-    child,
+    ...server,
     cpuMs() {
       // The server and its local spawner (the helper that forks runners for it) are the control
       // plane; the runners and the commands are the work and are not counted.
-      return controlPlanePids(child.pid!).reduce((sum, pid) => sum + processCpuMs(pid), 0);
+      return controlPlanePids(pid).reduce((sum, p) => sum + processCpuMs(p), 0);
     },
     cpuBreakdown() {
-      const [server, ...spawners] = controlPlanePids(child.pid!);
-      const spawner = spawners.map(processCpu).reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 });
-      return { server: processCpu(server!), spawner };
-    },
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      const [main, ...spawners] = controlPlanePids(pid);
+      const spawner = spawners.map(processCpu).reduce((x, y) => ({ user: x.user + y.user, system: x.system + y.system }), { user: 0, system: 0 });
+      return { server: processCpu(main!), spawner };
     },
   };
-}
-
-/** User + system CPU of a live process, from /proc/PID/stat (fields 14 and 15). */
-function processCpuMs(pid: number): number {
-  const { user, system } = processCpu(pid);
-  return user + system;
-}
-
-function processCpu(pid: number): { user: number; system: number } {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: (Number(fields[11]) / CLOCK_TICKS) * 1000, system: (Number(fields[12]) / CLOCK_TICKS) * 1000 };
-  } catch {
-    return { user: 0, system: 0 };
-  }
 }
 
 /** The server's pid and its direct children that are the local spawner. */

@@ -10,21 +10,17 @@
  * holding that slot, so its scheduled executions stay QUEUED (this measures the scheduler, not the
  * local executor).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { LocalRunEnvironmentSpec } from '../src/domain/run-environment.js';
 import { TaskSpec } from '../src/domain/task.js';
+import { processCpuMs, startBenchServer, type BenchServer } from './server.js';
 import { openStore } from '../src/store/open-store.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KEY = 'berth_bench_scheduler_key_0123456789';
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 export interface SchedulerResult {
   servers: number;
@@ -44,52 +40,6 @@ export interface SchedulerResult {
   cpuMsPerFire: number;
 }
 
-interface Proc {
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startServer(dataDir: string, env: Record<string, string>): Promise<Proc> {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/berth.js'), 'server', '--port', '0', '--data-dir', dataDir], {
-    cwd: dataDir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', BERTH_ADMIN_API_KEY: KEY, BERTH_LOG_LEVEL: 'info', BERTH_LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
-    const check = () => {
-      if (/Berth is listening on (\S+)/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.stderr!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
-  });
-  return {
-    child,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-function cpuMs(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) / CLOCK_TICKS) * 1000;
-  } catch {
-    return 0;
-  }
-}
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! : Number.NaN);
 
@@ -103,10 +53,10 @@ export async function benchScheduler(databaseUrl: string, seconds = 60, servers 
     return null;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-sched-'));
-  const procs: Proc[] = [];
+  const procs: BenchServer[] = [];
   try {
     const env = { BERTH_DATABASE_URL: databaseUrl, BERTH_DATABASE_SCHEMA: schema, BERTH_SCHEDULER_INTERVAL_MS: '1000' };
-    procs.push(...(await Promise.all(Array.from({ length: servers }, (_, i) => startServer(path.join(dir, `s${i}`), env)))));
+    procs.push(...(await Promise.all(Array.from({ length: servers }, (_, i) => startBenchServer(path.join(dir, `s${i}`), { key: KEY, env, logLevel: 'info' })))));
     const store = await openStore({ dataDir: dir, databaseUrl, databaseSchema: schema });
     try {
       const envRecord = (await store.upsertRunEnvironment(LocalRunEnvironmentSpec.parse({ name: 'local', kind: 'local' }), Date.now())).record;
@@ -131,7 +81,7 @@ export async function benchScheduler(databaseUrl: string, seconds = 60, servers 
           attempt: 1,
         });
       }
-      const cpuBefore = procs.reduce((n, p) => n + cpuMs(p.child.pid!), 0);
+      const cpuBefore = procs.reduce((n, p) => n + processCpuMs(p.child.pid!), 0);
       const enabledAt = Date.now();
       await store.transaction(async (tx) => {
         for (const spec of specs) await tx.upsertTask(spec, envRecord.uuid, enabledAt);
@@ -141,7 +91,7 @@ export async function benchScheduler(databaseUrl: string, seconds = 60, servers 
         for (const spec of specs) await tx.upsertTask({ ...spec, enabled: false }, envRecord.uuid, Date.now());
       });
       await new Promise((r) => setTimeout(r, 1500));
-      const cpuAfter = procs.reduce((n, p) => n + cpuMs(p.child.pid!), 0);
+      const cpuAfter = procs.reduce((n, p) => n + processCpuMs(p.child.pid!), 0);
 
       const fires = await store.listScheduleFires({ limit: 1_000_000 });
       const executions = (await store.listExecutions({ limit: 1_000_000, offset: 0 })).items.filter((e) => e.run_reason === 'SCHEDULED_START');

@@ -8,11 +8,10 @@ import { ApiKeyScope } from '../../../domain/api-key.js';
 import { Timestamp, Uuid } from '../../../domain/common.js';
 import { EXECUTION_STATUSES, ExecutionStatus } from '../../../domain/execution-status.js';
 import { Task } from '../../../domain/task.js';
-import type { TaskRecord } from '../../../store/store.js';
 import { iso, taskResource } from '../../representations.js';
 import { defineRoute } from '../route.js';
-import type { Services } from '../services.js';
-import { page, pageOf, PagingQuery, QueryBoolean } from './paging.js';
+import { page, pageOf } from './paging.js';
+import { listTaskPage, TaskListQuery } from './tasks.js';
 
 /** How many of a Task's newest executions its success rate is computed from. */
 export const SUCCESS_RATE_WINDOW = 20;
@@ -55,15 +54,6 @@ export const Overview = z.object({
     .describe('The next scheduled starts, earliest first.'),
 });
 
-async function runEnvironmentsOf(services: Services, tasks: readonly TaskRecord[]) {
-  const envs = new Map<string, { uuid: string; name: string; kind: 'local' | 'aws-ecs' }>();
-  for (const uuid of new Set(tasks.map((t) => t.run_environment_uuid))) {
-    const env = await services.ctx.store.getRunEnvironment(uuid);
-    envs.set(uuid, { uuid, name: env?.name ?? 'deleted', kind: env?.kind ?? 'local' });
-  }
-  return envs;
-}
-
 export const dashboardRoutes = [
   defineRoute({
     method: 'GET',
@@ -96,28 +86,12 @@ export const dashboardRoutes = [
     summary: 'A page of Tasks (same order and filters as GET /api/v1/tasks/), each with its latest execution, recent success rate and next fire time.',
     tag: 'tasks',
     scope: 'reporter',
-    query: z.strictObject({
-      ...PagingQuery,
-      run_environment: z.string().min(1).optional().describe('Only Tasks of this Run Environment (uuid or name).'),
-      search: z.string().min(1).max(100).optional().describe('Only Tasks whose name contains this (case-insensitive).'),
-      enabled: QueryBoolean.optional(),
-      passive: QueryBoolean.optional(),
-    }),
+    query: TaskListQuery,
     errors: ['RUN_ENVIRONMENT_NOT_FOUND'],
     responses: { 200: { description: 'A page of Task summaries.', schema: pageOf(TaskSummary) } },
     handler: async ({ query, services, request }) => {
-      const env = query.run_environment ? await services.catalog.requireRunEnvironment(query.run_environment) : null;
-      const store = services.ctx.store;
-      const { items, total } = await store.listTasks({
-        limit: query.limit,
-        offset: query.offset,
-        ...(env ? { run_environment_uuid: env.uuid } : {}),
-        ...(query.search ? { search: query.search } : {}),
-        ...(query.enabled !== undefined ? { enabled: query.enabled } : {}),
-        ...(query.passive !== undefined ? { passive: query.passive } : {}),
-      });
-      const envs = await runEnvironmentsOf(services, items);
-      const summaries = await store.summaries.taskSummaries(
+      const { items, total, envs } = await listTaskPage(services, query);
+      const summaries = await services.ctx.store.summaries.taskSummaries(
         items.map((t) => t.uuid),
         SUCCESS_RATE_WINDOW,
       );

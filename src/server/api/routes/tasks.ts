@@ -9,13 +9,44 @@ import { page, pageOf, PagingQuery, QueryBoolean } from './paging.js';
 const Params = z.strictObject({ task: z.string().min(1).describe('uuid or name') });
 const TAG = 'tasks';
 
-async function resources(services: Services, tasks: readonly TaskRecord[]): Promise<Task[]> {
-  const envs = new Map<string, { name: string; kind: 'local' | 'aws-ecs' }>();
+type RunEnvironmentRef = { uuid: string; name: string; kind: 'local' | 'aws-ecs' };
+
+/** The Run Environment each Task names, loaded once per distinct uuid. */
+async function runEnvironmentsOf(services: Services, tasks: readonly TaskRecord[]): Promise<Map<string, RunEnvironmentRef>> {
+  const envs = new Map<string, RunEnvironmentRef>();
   for (const uuid of new Set(tasks.map((t) => t.run_environment_uuid))) {
     const env = await services.ctx.store.getRunEnvironment(uuid);
-    envs.set(uuid, env ? { name: env.name, kind: env.kind } : { name: 'deleted', kind: 'local' });
+    envs.set(uuid, { uuid, name: env?.name ?? 'deleted', kind: env?.kind ?? 'local' });
   }
-  return tasks.map((t) => taskResource(t, { uuid: t.run_environment_uuid, ...envs.get(t.run_environment_uuid)! }));
+  return envs;
+}
+
+async function resources(services: Services, tasks: readonly TaskRecord[]): Promise<Task[]> {
+  const envs = await runEnvironmentsOf(services, tasks);
+  return tasks.map((t) => taskResource(t, envs.get(t.run_environment_uuid)!));
+}
+
+/** The filters of a Task list: `GET /api/v1/tasks` and the dashboard's `GET /api/v1/task_summaries`. */
+export const TaskListQuery = z.strictObject({
+  ...PagingQuery,
+  run_environment: z.string().min(1).optional().describe('Only Tasks of this Run Environment (uuid or name).'),
+  search: z.string().min(1).max(100).optional().describe('Only Tasks whose name contains this (case-insensitive).'),
+  enabled: QueryBoolean.optional(),
+  passive: QueryBoolean.optional(),
+});
+
+/** One page of Tasks for those filters, with the Run Environment each names. */
+export async function listTaskPage(services: Services, query: z.infer<typeof TaskListQuery>) {
+  const env = query.run_environment ? await services.catalog.requireRunEnvironment(query.run_environment) : null;
+  const { items, total } = await services.ctx.store.listTasks({
+    limit: query.limit,
+    offset: query.offset,
+    ...(env ? { run_environment_uuid: env.uuid } : {}),
+    ...(query.search ? { search: query.search } : {}),
+    ...(query.enabled !== undefined ? { enabled: query.enabled } : {}),
+    ...(query.passive !== undefined ? { passive: query.passive } : {}),
+  });
+  return { items, total, envs: await runEnvironmentsOf(services, items) };
 }
 
 export const taskRoutes = [
@@ -26,26 +57,13 @@ export const taskRoutes = [
     summary: 'List Tasks by name, with filters.',
     tag: TAG,
     scope: 'reporter',
-    query: z.strictObject({
-      ...PagingQuery,
-      run_environment: z.string().min(1).optional().describe('Only Tasks of this Run Environment (uuid or name).'),
-      search: z.string().min(1).max(100).optional().describe('Only Tasks whose name contains this (case-insensitive).'),
-      enabled: QueryBoolean.optional(),
-      passive: QueryBoolean.optional(),
-    }),
+    query: TaskListQuery,
     errors: ['RUN_ENVIRONMENT_NOT_FOUND'],
     responses: { 200: { description: 'A page of Tasks.', schema: pageOf(Task) } },
     handler: async ({ query, services, request }) => {
-      const env = query.run_environment ? await services.catalog.requireRunEnvironment(query.run_environment) : null;
-      const { items, total } = await services.ctx.store.listTasks({
-        limit: query.limit,
-        offset: query.offset,
-        ...(env ? { run_environment_uuid: env.uuid } : {}),
-        ...(query.search ? { search: query.search } : {}),
-        ...(query.enabled !== undefined ? { enabled: query.enabled } : {}),
-        ...(query.passive !== undefined ? { passive: query.passive } : {}),
-      });
-      return { status: 200, body: page(request.url, query.limit, query.offset, total, await resources(services, items)) };
+      const { items, total, envs } = await listTaskPage(services, query);
+      const results = items.map((t) => taskResource(t, envs.get(t.run_environment_uuid)!));
+      return { status: 200, body: page(request.url, query.limit, query.offset, total, results) };
     },
   }),
   defineRoute({
