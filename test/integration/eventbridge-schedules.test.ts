@@ -8,27 +8,19 @@
 import { CreateClusterCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeRuleCommand, EventBridgeClient, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/server/context.js';
 import { startAwsProxy } from '../support/aws-proxy.js';
 import type { AwsProxy } from '../support/aws-proxy.js';
 import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../support/moto.js';
 import type { DefaultNetwork, Moto } from '../support/moto.js';
 import { startTestServer } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const EXEC_ROLE = 'arn:aws:iam::123456789012:role/berth-task-execution';
 const EVENTS_ROLE = 'arn:aws:iam::123456789012:role/berth-eventbridge';
 const KEY_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:berth-reporter-key-AbCdEf';
 const CLUSTER_ARN = 'arn:aws:ecs:us-east-1:123456789012:cluster/berth';
 const IMAGE = 'public.ecr.aws/docker/library/busybox:1.36';
-
-class FakeClock implements Clock {
-  constructor(private t: number) {}
-  now = () => this.t;
-  advance(ms: number) {
-    this.t += ms;
-  }
-}
 
 describe.runIf(await motoAvailable())('EventBridge schedules against moto', () => {
   let moto: Moto;

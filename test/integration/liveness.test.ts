@@ -9,27 +9,13 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/executors/local/local-executor.js';
 import type { Executor } from '../../src/executors/executor.js';
-import type { Clock } from '../../src/server/context.js';
 import { FakeExecutor } from '../support/fake-executor.js';
 import { dropSchema, freshSchemaName, POSTGRES_TEST_URL, postgresAvailable } from '../support/postgres.js';
 import { startTestServer } from '../support/server.js';
 import { tempDir, waitFor } from '../support/temp.js';
+import { FakeClock, ok } from '../support/fake-clock.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-class FakeClock implements Clock {
-  constructor(private t: number) {}
-  now = () => this.t;
-  advance(ms: number): number {
-    this.t += ms;
-    return this.t;
-  }
-  set(ms: number): number {
-    if (ms < this.t) throw new Error('the fake clock only moves forward');
-    this.t = ms;
-    return ms;
-  }
-}
 
 const SECOND = 1000;
 const HOUR = 3_600_000;
@@ -39,12 +25,6 @@ const iso = (ms: number) => new Date(ms).toISOString();
 async function livenessPasses(server: TestServer, n = 2): Promise<void> {
   const start = server.server.loopStats().liveness.passes;
   await waitFor(() => server.server.loopStats().liveness.passes >= start + n + 1, `${n} liveness passes`);
-}
-
-async function ok(reply: Promise<{ status: number; body: any }>, statuses = [200, 201]) {
-  const r = await reply;
-  expect(statuses, JSON.stringify(r.body)).toContain(r.status);
-  return r.body;
 }
 
 function nextUtcTime(after: number, hour: number): number {

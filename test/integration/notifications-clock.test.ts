@@ -6,39 +6,21 @@
  * loops run every 50 ms of real time. Last, two servers on one PostgreSQL database (real clock).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/server/context.js';
 import { runCli } from '../cli/cli.js';
 import { dropSchema, freshSchemaName, POSTGRES_TEST_URL, postgresAvailable } from '../support/postgres.js';
 import { startHttpReceiver } from '../support/receivers.js';
 import type { HttpReceiver } from '../support/receivers.js';
 import { startTestServer, TEST_ADMIN_KEY } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
+import { FakeClock, ok as expectOk } from '../support/fake-clock.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-class FakeClock implements Clock {
-  constructor(private t: number) {}
-  now = () => this.t;
-  advance(ms: number): number {
-    this.t += ms;
-    return this.t;
-  }
-  set(ms: number): number {
-    if (ms < this.t) throw new Error('the fake clock only moves forward');
-    this.t = ms;
-    return ms;
-  }
-}
 
 const SECOND = 1000;
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function ok(reply: Promise<{ status: number; body: any }>, statuses = [200, 201, 204]) {
-  const r = await reply;
-  expect(statuses, JSON.stringify(r.body)).toContain(r.status);
-  return r.body;
-}
+const ok = (reply: Promise<{ status: number; body: any }>, statuses = [200, 201, 204]) => expectOk(reply, statuses);
 
 describe('notifications over time (fake clock, SQLite)', () => {
   const clock = new FakeClock(Math.floor(Date.now() / SECOND) * SECOND);

@@ -10,6 +10,7 @@ import { startHttpReceiver, startSmtpReceiver } from '../support/receivers.js';
 import type { HttpReceiver, SmtpReceiver } from '../support/receivers.js';
 import { startTestServer } from '../support/server.js';
 import { tempDir, waitFor } from '../support/temp.js';
+import { ok } from '../support/fake-clock.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -20,11 +21,6 @@ const SMTP_USER = 'berth-mailer';
 const SMTP_PASSWORD = 's3cret-smtp-pa55';
 const PUBLIC_URL = 'https://berth.example.com';
 
-async function ok(reply: Promise<{ status: number; body: any }>, statuses = [200, 201]) {
-  const r = await reply;
-  expect(statuses, JSON.stringify(r.body)).toContain(r.status);
-  return r.body;
-}
 
 /** Checks `X-Berth-Signature: t=…,v1=…` against the body with the shared secret. */
 function signatureValid(header: string | string[] | undefined, body: string, secret: string): boolean {

@@ -9,31 +9,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/executors/executor.js';
-import type { Clock } from '../../src/server/context.js';
 import type { ExecutionRecord, ScheduleFireRecord } from '../../src/store/store.js';
 import { FakeExecutor } from '../support/fake-executor.js';
 import { startTestServer } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
+import { FakeClock, ok } from '../support/fake-clock.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
-class FakeClock implements Clock {
-  constructor(private t: number) {}
-  now = () => this.t;
-  set(ms: number): number {
-    if (ms < this.t) throw new Error('the fake clock only moves forward');
-    this.t = ms;
-    return ms;
-  }
-}
-
 const at = (text: string) => Date.parse(text);
-
-async function ok(reply: Promise<{ status: number; body: any }>, statuses = [200, 201]) {
-  const r = await reply;
-  expect(statuses, JSON.stringify(r.body)).toContain(r.status);
-  return r.body;
-}
 
 describe('scheduler on one server (SQLite, fake clock)', () => {
   const clock = new FakeClock(at('2031-01-01T00:00:30Z'));
