@@ -243,6 +243,16 @@ export class Output {
     return paint(this.errColour, colour, text);
   }
 
+  /**
+   * A page of a list command: the API's page as is with --json; else a table of its results
+   * (`row` gives each one's cells) and the paging hint.
+   */
+  listPage<T>(page: { count: number; results: T[] }, offset: number, what: string, columns: readonly Column[], row: (item: T) => string[]): void {
+    if (this.json) return this.printJson(page);
+    if (page.results.length > 0) this.table(columns, page.results.map(row));
+    this.pageHint(page, offset, what);
+  }
+
   /** For lists: "Showing 1–50 of 120 …" when there are more pages. */
   pageHint(page: { count: number; results: unknown[] }, offset: number, what: string): void {
     if (page.results.length === 0) {

@@ -114,14 +114,13 @@ Examples:
       limit: flags.limit,
       offset: flags.offset,
     });
-    if (out.json) return out.printJson(page);
-    if (page.results.length > 0) {
-      out.table(
-        [{ header: 'WHEN' }, { header: 'TYPE', colour: (v) => (v === 'RESOLVED' ? 'green' : 'red') }, { header: 'TASK' }, { header: 'MESSAGE' }],
-        page.results.map((e) => [relativeTime(e.created_at), e.type, subject(e), truncate(e.message, 100)]),
-      );
-    }
-    out.pageHint(page, flags.offset, 'events');
+    out.listPage(
+      page,
+      flags.offset,
+      'events',
+      [{ header: 'WHEN' }, { header: 'TYPE', colour: (v) => (v === 'RESOLVED' ? 'green' : 'red') }, { header: 'TASK' }, { header: 'MESSAGE' }],
+      (e) => [relativeTime(e.created_at), e.type, subject(e), truncate(e.message, 100)],
+    );
   });
 
   const show = events

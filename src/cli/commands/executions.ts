@@ -213,32 +213,25 @@ Examples:
       limit: flags.limit,
       offset: flags.offset,
     });
-    if (out.json) return out.printJson(page);
-    if (page.results.length > 0) {
-      out.table(
-        [
-          { header: 'UUID' },
-          { header: 'TASK' },
-          { header: 'STATUS', colour: statusColour },
-          { header: 'REASON' },
-          { header: 'CREATED' },
-          { header: 'DURATION', right: true },
-          { header: 'EXIT', right: true },
-          { header: 'ATTEMPT', right: true },
-        ],
-        page.results.map((e) => [
-          e.uuid,
-          e.task.name,
-          e.status,
-          e.run_reason,
-          relativeTime(e.created_at),
-          durationBetween(e.started_at, e.finished_at),
-          orDash(e.exit_code),
-          attemptText(e),
-        ]),
-      );
-    }
-    out.pageHint(page, flags.offset, 'executions');
+    out.listPage(page, flags.offset, 'executions', [
+      { header: 'UUID' },
+      { header: 'TASK' },
+      { header: 'STATUS', colour: statusColour },
+      { header: 'REASON' },
+      { header: 'CREATED' },
+      { header: 'DURATION', right: true },
+      { header: 'EXIT', right: true },
+      { header: 'ATTEMPT', right: true },
+    ], (e) => [
+      e.uuid,
+      e.task.name,
+      e.status,
+      e.run_reason,
+      relativeTime(e.created_at),
+      durationBetween(e.started_at, e.finished_at),
+      orDash(e.exit_code),
+      attemptText(e),
+    ]);
   });
 
   const show = executions

@@ -55,21 +55,14 @@ export function registerNotificationProfiles(program: Command): void {
   ls.action(async (flags: ListFlags) => {
     const { client, out } = contextFor(flags);
     const page = await client.get<Page<NotificationProfile>>('/api/v1/notification_profiles', { limit: flags.limit, offset: flags.offset });
-    if (out.json) return out.printJson(page);
-    if (page.results.length > 0) {
-      out.table(
-        [{ header: 'NAME' }, { header: 'ENABLED' }, { header: 'METHODS' }, { header: 'MIN SEVERITY' }, { header: 'UPDATED' }, { header: 'DESCRIPTION' }],
-        page.results.map((p) => [
-          p.name,
-          p.enabled ? 'yes' : 'no',
-          (p.methods as Method[]).map((m) => `${m.name} (${m.type})`).join(', '),
-          p.min_severity,
-          relativeTime(p.updated_at),
-          truncate(orDash(p.description), 40),
-        ]),
-      );
-    }
-    out.pageHint(page, flags.offset, 'Notification Profiles');
+    out.listPage(page, flags.offset, 'Notification Profiles', [{ header: 'NAME' }, { header: 'ENABLED' }, { header: 'METHODS' }, { header: 'MIN SEVERITY' }, { header: 'UPDATED' }, { header: 'DESCRIPTION' }], (p) => [
+      p.name,
+      p.enabled ? 'yes' : 'no',
+      (p.methods as Method[]).map((m) => `${m.name} (${m.type})`).join(', '),
+      p.min_severity,
+      relativeTime(p.updated_at),
+      truncate(orDash(p.description), 40),
+    ]);
   });
 
   const show = profiles.command('show').description('Show a Notification Profile: its methods, rules and postponement.').argument('<profile>', 'name or uuid');

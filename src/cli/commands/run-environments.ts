@@ -68,28 +68,21 @@ export function registerRunEnvironments(program: Command): void {
   ls.action(async (flags: ListFlags) => {
     const { client, out } = contextFor(flags);
     const page = await client.get<Page<RunEnvironment>>('/api/v1/run_environments', { limit: flags.limit, offset: flags.offset });
-    if (out.json) return out.printJson(page);
-    if (page.results.length > 0) {
-      out.table(
-        [
-          { header: 'NAME' },
-          { header: 'KIND' },
-          { header: 'ENV VARS', right: true },
-          { header: 'SECRETS', right: true },
-          { header: 'CREATED' },
-          { header: 'DESCRIPTION' },
-        ],
-        page.results.map((e) => [
-          e.name,
-          e.kind,
-          String(Object.keys(e.environment).length),
-          String(Object.keys(e.secrets).length),
-          relativeTime(e.created_at),
-          truncate(orDash(e.description), 50),
-        ]),
-      );
-    }
-    out.pageHint(page, flags.offset, 'Run Environments');
+    out.listPage(page, flags.offset, 'Run Environments', [
+      { header: 'NAME' },
+      { header: 'KIND' },
+      { header: 'ENV VARS', right: true },
+      { header: 'SECRETS', right: true },
+      { header: 'CREATED' },
+      { header: 'DESCRIPTION' },
+    ], (e) => [
+      e.name,
+      e.kind,
+      String(Object.keys(e.environment).length),
+      String(Object.keys(e.secrets).length),
+      relativeTime(e.created_at),
+      truncate(orDash(e.description), 50),
+    ]);
   });
 
   const show = envs

@@ -68,30 +68,23 @@ Examples:
       limit: flags.limit,
       offset: flags.offset,
     });
-    if (out.json) return out.printJson(page);
-    if (page.results.length > 0) {
-      out.table(
-        [
-          { header: 'UUID' },
-          { header: 'WORKFLOW' },
-          { header: 'STATUS', colour: stateColour },
-          { header: 'REASON' },
-          { header: 'ATTEMPT', right: true },
-          { header: 'CREATED' },
-          { header: 'DURATION', right: true },
-        ],
-        page.results.map((w) => [
-          w.uuid,
-          w.workflow.name,
-          w.status,
-          w.run_reason,
-          String(w.attempt),
-          relativeTime(w.created_at),
-          durationBetween(w.attempt_started_at, w.finished_at),
-        ]),
-      );
-    }
-    out.pageHint(page, flags.offset, 'workflow executions');
+    out.listPage(page, flags.offset, 'workflow executions', [
+      { header: 'UUID' },
+      { header: 'WORKFLOW' },
+      { header: 'STATUS', colour: stateColour },
+      { header: 'REASON' },
+      { header: 'ATTEMPT', right: true },
+      { header: 'CREATED' },
+      { header: 'DURATION', right: true },
+    ], (w) => [
+      w.uuid,
+      w.workflow.name,
+      w.status,
+      w.run_reason,
+      String(w.attempt),
+      relativeTime(w.created_at),
+      durationBetween(w.attempt_started_at, w.finished_at),
+    ]);
   });
 
   const show = group

@@ -33,28 +33,21 @@ export function registerWorkflows(program: Command): void {
   ls.action(async (flags: ListFlags) => {
     const { client, out } = contextFor(flags);
     const page = await client.get<Page<Workflow>>('/api/v1/workflows', { search: flags.search, limit: flags.limit, offset: flags.offset });
-    if (out.json) return out.printJson(page);
-    if (page.results.length > 0) {
-      out.table(
-        [
-          { header: 'NAME' },
-          { header: 'VERSION', right: true },
-          { header: 'INSTANCES', right: true },
-          { header: 'TRANSITIONS', right: true },
-          { header: 'TIMEOUT', right: true },
-          { header: 'UPDATED' },
-        ],
-        page.results.map((w) => [
-          w.name,
-          String(w.version),
-          String(w.task_instances.length),
-          String(w.transitions.length),
-          w.timeout_seconds === null ? '-' : `${w.timeout_seconds} s`,
-          relativeTime(w.updated_at),
-        ]),
-      );
-    }
-    out.pageHint(page, flags.offset, 'workflows');
+    out.listPage(page, flags.offset, 'workflows', [
+      { header: 'NAME' },
+      { header: 'VERSION', right: true },
+      { header: 'INSTANCES', right: true },
+      { header: 'TRANSITIONS', right: true },
+      { header: 'TIMEOUT', right: true },
+      { header: 'UPDATED' },
+    ], (w) => [
+      w.name,
+      String(w.version),
+      String(w.task_instances.length),
+      String(w.transitions.length),
+      w.timeout_seconds === null ? '-' : `${w.timeout_seconds} s`,
+      relativeTime(w.updated_at),
+    ]);
   });
 
   const show = workflows
