@@ -156,12 +156,17 @@ export class Notifier extends LoopRunner {
       if (kind === 'SUCCEEDED' && (await tx.notifications.hasUnroutedEvents(e.task_uuid))) return 'later';
       if (!(await tx.notifications.markExecutionNotified(e.uuid, now))) return 'done';
       if (kind === null) return 'done';
+      // Most executions succeed with nothing open: that costs no read of the Task.
+      const resolvable =
+        kind === 'SUCCEEDED'
+          ? (await tx.notifications.listOpenIncidents('task', e.task_uuid)).filter((i) => i.grouping_key === 'failure' || i.grouping_key === 'missed_schedule')
+          : [];
+      if (kind === 'SUCCEEDED' && resolvable.length === 0) return 'done';
       const task = await tx.getTask(e.task_uuid);
       if (!task) return 'done';
       const subject = { uuid: task.uuid, name: task.name };
       if (kind === 'SUCCEEDED') {
-        for (const incident of await tx.notifications.listOpenIncidents('task', task.uuid)) {
-          if (incident.grouping_key !== 'failure' && incident.grouping_key !== 'missed_schedule') continue;
+        for (const incident of resolvable) {
           await raiseEvent(tx, now, {
             type: 'RESOLVED',
             grouping_key: incident.grouping_key,
