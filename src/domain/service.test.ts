@@ -36,6 +36,13 @@ function problems(task: Record<string, unknown>): string[] {
 }
 
 describe('service settings', () => {
+  it('says what to give when the load balancer has no subnets', () => {
+    const { subnets: _subnets, ...withoutSubnets } = loadBalancer();
+    expect(problems({ service: { desired_count: 2, load_balancer: withoutSubnets } })).toEqual([
+      "service.load_balancer.subnets: give subnets: the load balancer's subnets, in two or more availability zones (public ones for an internet-facing scheme)",
+    ]);
+  });
+
   it('accepts a load-balanced service and fills in the defaults', () => {
     expect(problems({ service: { desired_count: 2, load_balancer: loadBalancer() } })).toEqual([]);
     const parsed = ServiceSettings.parse({ desired_count: 2, load_balancer: loadBalancer() });

@@ -137,7 +137,12 @@ export const ServiceLoadBalancer = z
       .describe('Source addresses allowed to reach the listener (the only ingress of the load balancer\'s security group).'),
     scheme: z.enum(['internet-facing', 'internal']).default('internal').describe('internet-facing or internal. (Default: internal)'),
     subnets: z
-      .array(SubnetId)
+      .array(SubnetId, {
+        error: (issue) =>
+          issue.input === undefined
+            ? 'give subnets: the load balancer\'s subnets, in two or more availability zones (public ones for an internet-facing scheme)'
+            : undefined,
+      })
       .min(2, { message: 'an Application Load Balancer needs subnets in at least two availability zones' })
       .max(16)
       .describe('Subnets of the load balancer (public ones for internet-facing), in two or more zones.'),
