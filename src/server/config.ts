@@ -31,6 +31,12 @@ export const ServerConfig = z
     /** Whether this server may run local child processes. (Default: true) */
     localExecutor: bool.default(true),
     /**
+     * Most local attempts one runner process runs: starts that arrive together share a runner
+     * (one Node.js start-up instead of one each); a runner killed by SIGKILL loses the exit status
+     * of all its attempts. 1 gives each attempt its own runner. (Default: 16)
+     */
+    localRunnerBatchSize: intFrom(1, 256).default(16),
+    /**
      * Local-only mode: requests from this machine without an API key act as admin. Only allowed
      * when listening on a loopback address. (Default: false)
      */
@@ -120,6 +126,7 @@ const ENV_NAMES: Record<string, keyof ServerConfigInput> = {
   BERTH_DATABASE_SCHEMA: 'databaseSchema',
   BERTH_LOCAL_EXECUTOR: 'localExecutor',
   BERTH_LOCAL_ONLY: 'localOnly',
+  BERTH_LOCAL_RUNNER_BATCH_SIZE: 'localRunnerBatchSize',
   BERTH_ADMIN_API_KEY: 'adminApiKey',
   BERTH_MONITOR_INTERVAL_MS: 'monitorIntervalMs',
   BERTH_LAUNCHER_INTERVAL_MS: 'launcherIntervalMs',

@@ -103,7 +103,11 @@ export class BerthServer {
         if (config.localExecutor) {
           executors.set(
             'local',
-            new LocalExecutor({ dataDir: config.dataDir, defaultWorkingDirectory: options.defaultWorkingDirectory ?? process.cwd() }),
+            new LocalExecutor({
+              dataDir: config.dataDir,
+              defaultWorkingDirectory: options.defaultWorkingDirectory ?? process.cwd(),
+              runnerBatchSize: config.localRunnerBatchSize,
+            }),
           );
         }
         executors.set(

@@ -131,4 +131,62 @@ describe('crash and restart of the server (SQLite)', () => {
     expect(ended).toMatchObject({ status: 'ABANDONED', stop_reason: 'EXECUTOR_LOST', failure: { type: 'LOST' } });
     expect(ended.failure.message).toMatch(/runner|gone|vanished|no longer/i);
   });
+
+  it('executions started together share a runner: one stops through the API, the others outlive a crash with their own exit codes', async () => {
+    const dataDir = path.join(temp.dir, 'data3');
+    const go = path.join(temp.dir, 'go');
+    const env = { BERTH_DATA_DIR: dataDir, BERTH_ADMIN_API_KEY: KEY, BERTH_MONITOR_INTERVAL_MS: '100', BERTH_LAUNCHER_INTERVAL_MS: '100' };
+    const first = await startServerProcess(env);
+    servers.push(first);
+    let api = client(first.url, KEY);
+    await api('POST', '/api/v1/run_environments/', { name: 'local', kind: 'local' });
+    const waitForGo = `while [ ! -e ${go} ]; do sleep 0.05; done`;
+    const tasks = [
+      { name: 'exits-3', command: `${waitForGo}; exit 3` },
+      { name: 'exits-0', command: `${waitForGo}; echo fine` },
+      { name: 'stopped', command: 'sleep 300' },
+    ];
+    for (const t of tasks) expect((await api('POST', '/api/v1/tasks/', { run_environment: 'local', ...t })).status).toBe(201);
+    // A Workflow's independent instances are created in one transaction: one launcher pass starts them together.
+    expect((await api('POST', '/api/v1/workflows/', { name: 'together', task_instances: tasks.map((t) => ({ task: t.name })) })).status).toBe(201);
+    expect((await api('POST', '/api/v1/workflow_executions/', { workflow: 'together' })).status).toBe(201);
+    const listed = await waitFor(async () => {
+      const r = await api('GET', '/api/v1/task_executions/?status=RUNNING&limit=100');
+      return r.body.count === 3 ? (r.body.results as { uuid: string; task: { name: string } }[]) : null;
+    }, 'three running executions');
+    const uuid = Object.fromEntries(listed.map((e) => [e.task.name, e.uuid]));
+    const details = await Promise.all(tasks.map(async (t) => (await api('GET', `/api/v1/task_executions/${uuid[t.name]}`)).body));
+    const runners = new Set(details.map((e) => e.executor.details.runner_pid as number));
+    expect(runners.size).toBe(1);
+
+    // Stopping one attempt leaves its runner and the other two running.
+    expect((await api('PATCH', `/api/v1/task_executions/${uuid.stopped}/`, { status: 'STOPPING' })).status).toBe(200);
+    const stopped = await waitFor(async () => {
+      const r = await api('GET', `/api/v1/task_executions/${uuid.stopped}`);
+      return TERMINAL.includes(r.body.status) ? r.body : null;
+    }, 'the stopped execution to end');
+    expect(stopped).toMatchObject({ status: 'STOPPED', stop_reason: 'MANUAL' });
+    for (const name of ['exits-3', 'exits-0']) {
+      expect((await api('GET', `/api/v1/task_executions/${uuid[name]}`)).body.status).toBe('RUNNING');
+    }
+
+    // The server dies; the shared runner does not. The next server re-attaches to both attempts.
+    await first.kill('SIGKILL');
+    fs.writeFileSync(go, '');
+    const second = await startServerProcess(env);
+    servers.push(second);
+    api = client(second.url, KEY);
+    const ended = await waitFor(
+      async () => {
+        const results = await Promise.all(['exits-3', 'exits-0'].map(async (name) => (await api('GET', `/api/v1/task_executions/${uuid[name]}`)).body));
+        return results.every((e) => TERMINAL.includes(e.status)) ? results : null;
+      },
+      'both to end',
+      40_000,
+    );
+    expect(ended[0]).toMatchObject({ status: 'FAILED', exit_code: 3, attempt: 1 });
+    expect(ended[1]).toMatchObject({ status: 'SUCCEEDED', exit_code: 0, attempt: 1 });
+    const logs = await api('GET', `/api/v1/task_executions/${uuid['exits-0']}/logs`);
+    expect(logs.body.entries).toEqual([{ stream: 'stdout', text: 'fine' }]);
+  });
 });

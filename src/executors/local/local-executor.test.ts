@@ -647,3 +647,129 @@ describe('LocalExecutor', () => {
     await expect(executor.stop({ something: 'else' }, { gracePeriodSeconds: 1, reason: 'test' })).resolves.toBeUndefined();
   });
 });
+
+describe('LocalExecutor: starts that arrive together share a runner', () => {
+  /** A command that waits for `$OUT/go-<name>` and then exits with `code`. */
+  const waitThenExit = (name: string, code: number) => `echo "I am $MARK"; while [ ! -e "$OUT/go-${name}" ]; do sleep 0.05; done; exit ${code}`;
+
+  async function startTogether(executor: LocalExecutor, requests: StartRequest[]): Promise<ExecutorHandle[]> {
+    return Promise.all(requests.map((req) => startOk(executor, req)));
+  }
+
+  function environOf(pid: number): string {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+  }
+
+  it('runs each attempt with its own environment, exit code and logs, and keeps secrets out of the runner', async () => {
+    const box = sandbox();
+    const secrets = ['alpha', 'bravo', 'charlie', 'delta'].map((name) => ({ name, value: `secret-of-${name}-Kq3` }));
+    const executor = executorFor(box, { hostEnvironment: { ...HOST_ENVIRONMENT, ...Object.fromEntries(secrets.map((s) => [`SECRET_${s.name}`, s.value])) } });
+    const handles = await startTogether(
+      executor,
+      secrets.map((s, i) =>
+        request(box, {
+          command: waitThenExit(s.name, i + 2),
+          environment: { OUT: box.outDir, MARK: s.name },
+          secrets: { TOKEN: `ENV:SECRET_${s.name}` },
+        }),
+      ),
+    );
+    // One runner for all four.
+    expect(new Set(handles.map((h) => h.runner_pid)).size).toBe(1);
+    const runnerPid = Number(handles[0]!.runner_pid);
+    for (const handle of handles) await waitForState(executor, handle, 'running');
+    if (process.platform === 'linux') {
+      // The secrets reached the commands through the pipe: not in the runner's environment or argv.
+      const runnerView = environOf(runnerPid) + fs.readFileSync(`/proc/${runnerPid}/cmdline`, 'utf8');
+      for (const s of secrets) expect(runnerView).not.toContain(s.value);
+      // Each command has its own secret and no other.
+      handles.forEach((handle, i) => {
+        const environ = environOf(childPid(handle));
+        expect(environ).toContain(`TOKEN=${secrets[i]!.value}\0`);
+        for (const other of secrets.filter((_, j) => j !== i)) expect(environ).not.toContain(other.value);
+      });
+    }
+    for (const s of secrets) fs.writeFileSync(path.join(box.outDir, `go-${s.name}`), '');
+    const exits = await Promise.all(handles.map((handle) => waitForExit(executor, handle)));
+    expect(exits.map((e) => e.exitCode)).toEqual([2, 3, 4, 5]);
+    for (const [i, handle] of handles.entries()) {
+      expect((await allLogs(executor, handle)).stdout).toEqual([`I am ${secrets[i]!.name}`]);
+    }
+    await waitFor(() => !isAlive(runnerPid), 10_000, 'the runner to exit after its last attempt');
+  });
+
+  it('stops one attempt of a shared runner and leaves the others running', async () => {
+    const box = sandbox();
+    const executor = executorFor(box);
+    const handles = await startTogether(executor, ['a', 'b', 'c'].map((name) => request(box, { command: waitThenExit(name, 0), environment: { OUT: box.outDir, MARK: name } })));
+    expect(new Set(handles.map((h) => h.runner_pid)).size).toBe(1);
+    for (const handle of handles) await waitForState(executor, handle, 'running');
+    await executor.stop(handles[1]!, { gracePeriodSeconds: 5, reason: 'test' });
+    expect(await waitForExit(executor, handles[1]!)).toMatchObject({ signal: 'SIGTERM', exitCode: null, timedOut: false });
+    // The others are still running, in their runner.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await executor.observe([handles[0]!, handles[2]!])).map((o) => o.state)).toEqual(['running', 'running']);
+    expect(isAlive(Number(handles[0]!.runner_pid))).toBe(true);
+    for (const name of ['a', 'c']) fs.writeFileSync(path.join(box.outDir, `go-${name}`), '');
+    expect(await waitForExit(executor, handles[0]!)).toMatchObject({ exitCode: 0, signal: null });
+    expect(await waitForExit(executor, handles[2]!)).toMatchObject({ exitCode: 0, signal: null });
+  });
+
+  it('times out one attempt of a shared runner without touching the others', async () => {
+    const box = sandbox();
+    const executor = executorFor(box);
+    const [slow, other] = await startTogether(executor, [
+      request(box, { command: ['sleep', '30'], timeoutSeconds: 1, terminationGracePeriodSeconds: 5 }),
+      request(box, { command: waitThenExit('other', 7), environment: { OUT: box.outDir, MARK: 'other' } }),
+    ]);
+    expect(slow!.runner_pid).toBe(other!.runner_pid);
+    expect(await waitForExit(executor, slow!)).toMatchObject({ timedOut: true, signal: 'SIGTERM' });
+    expect((await observeOne(executor, other!)).state).toBe('running');
+    fs.writeFileSync(path.join(box.outDir, 'go-other'), '');
+    expect(await waitForExit(executor, other!)).toMatchObject({ exitCode: 7, timedOut: false });
+  });
+
+  it('reports a start failure for its own attempt only', async () => {
+    const box = sandbox();
+    const executor = executorFor(box);
+    const [missing, fine] = await startTogether(executor, [
+      request(box, { command: ['berth-no-such-program-42'] }),
+      request(box, { command: 'echo fine' }),
+    ]);
+    expect(missing!.runner_pid).toBe(fine!.runner_pid);
+    expect((await waitForExit(executor, missing!)).failure).toMatchObject({ code: 'COMMAND_NOT_FOUND' });
+    expect(await waitForExit(executor, fine!)).toMatchObject({ exitCode: 0, failure: null });
+    expect((await allLogs(executor, fine!)).stdout).toEqual(['fine']);
+  });
+
+  it('loses every attempt of a runner killed by SIGKILL, each with the reason, and kills their commands', async () => {
+    const box = sandbox();
+    const executor = executorFor(box);
+    const handles = await startTogether(executor, [1, 2].map(() => request(box, { command: ['sleep', '300'] })));
+    for (const handle of handles) await waitForState(executor, handle, 'running');
+    const children = handles.map(childPid);
+    process.kill(Number(handles[0]!.runner_pid), 'SIGKILL');
+    for (const handle of handles) {
+      const lost = await waitForState(executor, handle, 'lost');
+      expect(lost.message).toContain(`pid ${String(handle.runner_pid)}`);
+      expect(lost.message).toContain(attemptDir(handle));
+    }
+    for (const child of children) await waitFor(() => !isAlive(child), 10_000, 'the orphaned command to die');
+  });
+
+  it('puts at most runnerBatchSize attempts in one runner (1: a runner each)', async () => {
+    const box = sandbox();
+    const byTwo = executorFor(box, { runnerBatchSize: 2 });
+    const five = await startTogether(byTwo, [1, 2, 3, 4, 5].map(() => request(box, { command: 'true' })));
+    const runners = new Map<unknown, number>();
+    for (const h of five) runners.set(h.runner_pid, (runners.get(h.runner_pid) ?? 0) + 1);
+    expect([...runners.values()].sort()).toEqual([1, 2, 2]);
+    for (const h of five) expect(await waitForExit(byTwo, h)).toMatchObject({ exitCode: 0 });
+
+    const single = executorFor(sandbox(), { runnerBatchSize: 1 });
+    const box2 = sandboxes[sandboxes.length - 1]!;
+    const three = await startTogether(single, [1, 2, 3].map(() => request(box2, { command: 'true' })));
+    expect(new Set(three.map((h) => h.runner_pid)).size).toBe(3);
+    for (const h of three) expect(await waitForExit(single, h)).toMatchObject({ exitCode: 0 });
+  });
+});

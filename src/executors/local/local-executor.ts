@@ -57,9 +57,6 @@ const RUNNER_PATH = fileURLToPath(new URL('./local-runner.js', import.meta.url))
 /** Host variables a command inherits; everything else of the server (API keys, database URLs) stays out. */
 const INHERITED_HOST_VARIABLES = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as const;
 
-/** Moved aside so that a Task's NODE_OPTIONS configures its command, not the runner (which restores it). */
-const NODE_OPTIONS_ESCAPE = 'BERTH_RUNNER_CHILD_NODE_OPTIONS';
-
 const SAFE_PATH_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** The handle of one local attempt, as stored in the database. */
@@ -67,7 +64,7 @@ export const LocalHandle = z.object({
   executor: z.literal('local'),
   /** Absolute path of the attempt directory. */
   attempt_dir: z.string().min(1),
-  /** Pid of the runner process (not of the command: that is in `runner.json`). */
+  /** Pid of the runner process, which may run other attempts too (not of the command: that is in `runner.json`). */
   runner_pid: z.number().int().positive(),
   launch_token: z.string(),
   execution_uuid: z.string(),
@@ -80,6 +77,8 @@ const RunnerInfo = z.object({
   runner_pid: z.number().int().positive(),
   child_pid: z.number().int().positive(),
   started_at: z.number(),
+  /** The signal that stops one attempt of this runner (SIGUSR2); absent: SIGTERM (a runner of one attempt from an older Berth). */
+  stop_signal: z.literal('SIGUSR2').optional(),
 });
 type RunnerInfo = z.infer<typeof RunnerInfo>;
 const SpawnError = z.object({ code: z.string(), message: z.string(), program: z.string() });
@@ -97,7 +96,7 @@ const StartLock = z.object({ created_at: z.number() });
 const Cursor = z.object({ o: z.number().int().nonnegative(), e: z.number().int().nonnegative() });
 type Cursor = z.infer<typeof Cursor>;
 
-/** The runner's input; mirrors `RunnerSpec` in local-runner.js. */
+/** One attempt's part of the runner's input; mirrors `RunnerSpec` in local-runner.js. */
 interface RunnerSpec {
   command: string | string[];
   cwd: string;
@@ -131,14 +130,31 @@ export interface LocalExecutorOptions {
    * (Default: 3000)
    */
   recoverSettleMs?: number;
+  /**
+   * Most attempts one runner process runs. Starts that arrive together (a launcher pass) share a
+   * runner: one Node.js start-up instead of one each. A runner killed by SIGKILL loses the exit
+   * status of all its attempts; 1 gives every attempt its own. (Default: 16)
+   */
+  runnerBatchSize?: number;
+}
+
+/** A start waiting for the next runner. */
+interface BatchedStart {
+  dir: string;
+  request: StartRequest;
+  cwd: string;
+  env: Record<string, string>;
+  resolve: (result: StartResult) => void;
+  reject: (error: unknown) => void;
 }
 
 type Prepared = { ok: true; cwd: string; env: Record<string, string> } | { ok: false; failure: Failure };
 
 /**
- * Runs Tasks as child processes of the Berth host. Each attempt gets a detached runner
- * (local-runner.js) that outlives the server, enforces the timeout and records the outcome in
- * files, so any later server (or this one after a restart) observes it through the directory alone.
+ * Runs Tasks as child processes of the Berth host. Attempts are run by detached runners
+ * (local-runner.js; one per batch of starts that arrive together) that outlive the server,
+ * enforce the timeouts and record each outcome in files, so any later server (or this one after
+ * a restart) observes an attempt through its directory alone.
  */
 export class LocalExecutor implements Executor {
   readonly kind = 'local';
@@ -153,8 +169,12 @@ export class LocalExecutor implements Executor {
   private readonly listeners = new Set<(hint?: { executionUuid: string }) => void>();
   /** Starts in progress in this process, so concurrent calls with one token share one spawn. */
   private readonly inflight = new Map<string, Promise<StartResult>>();
-  /** Runners our spawner started that have not exited yet, by pid. */
-  private readonly live = new Map<number, { dir: string; startedAt: number | null }>();
+  /** Attempts whose runner our spawner started and that have not ended yet, by attempt directory. */
+  private readonly live = new Map<string, { pid: number; startedAt: number | null }>();
+  private readonly runnerBatchSize: number;
+  /** Starts waiting for the next runner (flushed once the current turn of the event loop is done). */
+  private batch: BatchedStart[] = [];
+  private flushScheduled = false;
   private readonly spawner: SpawnerClient;
   private readonly journal: string;
   /** Launch token → runner, from the spawn journal (read incrementally). */
@@ -169,17 +189,18 @@ export class LocalExecutor implements Executor {
     this.now = options.now ?? Date.now;
     this.nodePath = options.nodePath ?? process.execPath;
     this.recoverSettleMs = options.recoverSettleMs ?? 3000;
+    this.runnerBatchSize = Math.max(1, Math.floor(options.runnerBatchSize ?? 16));
     this.journal = path.join(this.dataDir, 'executions', JOURNAL);
     rotateJournal(this.journal);
     this.indexJournal(`${this.journal}.1`, 0);
     this.syncJournal();
     this.spawner = new SpawnerClient(
       this.nodePath,
-      (pid, executionUuid) => {
-        this.live.delete(pid);
+      (dir, executionUuid) => {
+        this.live.delete(dir);
         this.notify(executionUuid ? { executionUuid } : undefined);
       },
-      // Its runners live on (detached), but their exits will no longer be announced.
+      // Its runners live on (detached), but their attempts' ends will no longer be announced.
       () => this.live.clear(),
     );
   }
@@ -237,10 +258,12 @@ export class LocalExecutor implements Executor {
     } catch {
       return; // the attempt directory is gone: nothing left to stop
     }
-    if (!(await exists(path.join(h.attempt_dir, FILES.runner)))) return;
+    const runner = readJsonSync(path.join(h.attempt_dir, FILES.runner), RunnerInfo);
+    if (!runner) return;
     if (!isRunnerAlive(h.runner_pid, h.attempt_dir)) return;
     try {
-      process.kill(h.runner_pid, 'SIGTERM');
+      // SIGUSR2 makes a runner look for stop files, so only this attempt of its batch stops.
+      process.kill(h.runner_pid, runner.stop_signal ?? 'SIGTERM');
     } catch {
       // ESRCH: it ended in between.
     }
@@ -435,55 +458,75 @@ export class LocalExecutor implements Executor {
     };
   }
 
-  private async spawnRunner(dir: string, request: StartRequest, cwd: string, env: Record<string, string>): Promise<StartResult> {
-    const spec: RunnerSpec = {
+  /** Queues the start for the next runner; resolves once that runner is started. */
+  private spawnRunner(dir: string, request: StartRequest, cwd: string, env: Record<string, string>): Promise<StartResult> {
+    return new Promise<StartResult>((resolve, reject) => {
+      this.batch.push({ dir, request, cwd, env, resolve, reject });
+      if (this.batch.length >= this.runnerBatchSize) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After the starts that arrived in this turn of the event loop (a launcher pass) joined.
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  private flush(): void {
+    while (this.batch.length > 0) void this.spawnBatch(this.batch.splice(0, this.runnerBatchSize));
+  }
+
+  private async spawnBatch(starts: BatchedStart[]): Promise<void> {
+    const specs: RunnerSpec[] = starts.map(({ dir, request, cwd }) => ({
       command: request.task.command,
       cwd,
       timeout_seconds: request.task.timeoutSeconds,
       grace_seconds: request.task.terminationGracePeriodSeconds,
       attempt_dir: dir,
       launch_token: request.launchToken,
-    };
-    const runnerEnv = { ...env };
-    if (runnerEnv.NODE_OPTIONS !== undefined) {
-      runnerEnv[NODE_OPTIONS_ESCAPE] = runnerEnv.NODE_OPTIONS;
-      delete runnerEnv.NODE_OPTIONS;
-    }
-
+    }));
     let runnerPid: number;
     try {
-      runnerPid = await this.spawner.spawn(
-        {
-          command: this.nodePath,
-        // The spec travels on the command line (it holds no secrets): no file to create.
-        args: [RUNNER_PATH, JSON.stringify(spec)],
-        // The attempt directory does not exist yet: the runner creates it.
-        cwd: path.dirname(dir),
-        env: runnerEnv,
-          journal: this.journal,
-          token: request.launchToken,
-          dir,
-        },
-        request.executionUuid,
-      );
+      runnerPid = await this.spawner.spawn({
+        command: this.nodePath,
+        // The specs travel on the command line (they hold no secrets): no file to create.
+        args: [RUNNER_PATH, JSON.stringify(specs)],
+        // The attempt directories do not exist yet: the runner creates them.
+        cwd: path.dirname(starts[0]!.dir),
+        // The runner's own environment holds nothing of the Tasks'; UV_USE_IO_URING=0 makes its
+        // forks cheaper (see spawner-client.ts).
+        env: { PATH: this.hostEnvironment.PATH ?? '/usr/bin:/bin', UV_USE_IO_URING: '0' },
+        journal: this.journal,
+        attempts: starts.map(({ dir, request }) => ({ token: request.launchToken, dir, tag: request.executionUuid })),
+        // The commands' environments (secrets included) go through the pipe, never to a file or argv.
+        input: JSON.stringify(starts.map((start) => start.env)),
+      });
     } catch (error) {
-      if (error instanceof RunnerSpawnError) {
-        return {
-          ok: false,
-          failure: startFailure(
-            'SPAWN_FAILED',
-            `Berth could not start the local runner with ${this.nodePath}: ${error.message}`,
-            'infrastructure',
-          ),
-        };
+      for (const start of starts) {
+        if (error instanceof RunnerSpawnError) {
+          start.resolve({
+            ok: false,
+            failure: startFailure(
+              'SPAWN_FAILED',
+              `Berth could not start the local runner with ${this.nodePath}: ${error.message}`,
+              'infrastructure',
+            ),
+          });
+        } else {
+          // The spawner died mid-request: the runner may or may not exist. Throwing leaves the
+          // attempt claimed without a handle, and recovery looks in the journal before retrying.
+          start.reject(error);
+        }
       }
-      // The spawner died mid-request: the runner may or may not exist. Throwing leaves the
-      // attempt claimed without a handle, and recovery looks for spawned.json before retrying.
-      throw error;
+      return;
     }
-    // It may have exited already (the spawner's notice came first): then the files tell.
-    if (this.spawner.isRunning(runnerPid)) this.live.set(runnerPid, { dir, startedAt: null });
-    return { ok: true, handle: makeHandle(dir, runnerPid, { launchToken: request.launchToken, executionUuid: request.executionUuid, attempt: request.attempt }) };
+    for (const { dir, request, resolve } of starts) {
+      // It may have ended already (the spawner's notice came first): then the files tell.
+      if (this.spawner.isRunning(runnerPid, dir)) this.live.set(dir, { pid: runnerPid, startedAt: null });
+      resolve({ ok: true, handle: makeHandle(dir, runnerPid, { launchToken: request.launchToken, executionUuid: request.executionUuid, attempt: request.attempt }) });
+    }
   }
 
   /**
@@ -574,8 +617,8 @@ export class LocalExecutor implements Executor {
     const h = parsed.data;
     // Fast path: a runner our spawner started and has not reported as exited is still running;
     // no need to look at its files or /proc on every pass.
-    const live = this.live.get(h.runner_pid);
-    if (live && live.dir === h.attempt_dir && this.spawner.isRunning(h.runner_pid)) {
+    const live = this.live.get(h.attempt_dir);
+    if (live && live.pid === h.runner_pid && this.spawner.isRunning(h.runner_pid, h.attempt_dir)) {
       if (live.startedAt !== null) return { state: 'running', startedAt: live.startedAt };
       const info = readJsonSync(path.join(h.attempt_dir, FILES.runner), RunnerInfo);
       if (info) {
@@ -700,7 +743,9 @@ function isRunnerAlive(pid: number, attemptDir: string): boolean {
   }
   if (process.platform !== 'linux') return true;
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(attemptDir);
+    // The specs are JSON on the runner's command line: a path with quotes or backslashes is escaped there.
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(attemptDir) || cmdline.includes(JSON.stringify(attemptDir).slice(1, -1));
   } catch {
     return false;
   }

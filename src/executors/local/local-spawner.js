@@ -8,12 +8,15 @@
  * runners are forked from here: about a sixth of the CPU per start, off the server's event loop.
  *
  * Protocol, one JSON object per line:
- * - stdin  `{id, command, args, cwd, env, journal, token, dir}`: start one runner, detached (its
- *   own session, so it outlives this process and the server), with no stdio (the runner opens
- *   its attempt's log files itself) and exactly the environment `env`.
- * - stdout `{id, pid}` once started — after a line `{token, dir, pid, at}` was appended to the
- *   `journal` file — or `{id, error: {code, message}}`; and `{exit: pid}` when a runner it
- *   started exits.
+ * - stdin  `{id, command, args, cwd, env, journal, entries: [{token, dir}], input}`: start one
+ *   runner for the attempts in `entries`, detached (its own session, so it outlives this process
+ *   and the server), with exactly the environment `env`, `input` written to its stdin (then
+ *   closed), its stdout read here and its stderr discarded (the runner writes its notes into each
+ *   attempt's own stderr.log).
+ * - stdout `{id, pid}` once started — after a line `{token, dir, pid, at}` per entry was appended
+ *   to the `journal` file — or `{id, error: {code, message}}`; the runner's own `{done: dir}`
+ *   lines as they come (an attempt ended: its result.json is written); and `{exit: pid}` when a
+ *   runner it started has exited, after all of that runner's lines.
  * The journal is how a restarted server finds a runner whose start it did not see finish; one
  * append to a file kept open costs far less than creating a file per start.
  * When stdin closes (the server stopped or died) it exits; the runners keep running.
@@ -28,14 +31,13 @@ function send(message) {
   process.stdout.write(JSON.stringify(message) + '\n');
 }
 
-
 /**
  * @typedef {{ id: number, command: string, args: string[], cwd: string, env: Record<string, string>,
- *   journal: string, token: string, dir: string }} SpawnRequest
+ *   journal: string, entries: { token: string, dir: string }[], input: string }} SpawnRequest
  */
 
 /**
- * Open journal files by path, appended to with one write(2) per line.
+ * Open journal files by path, appended to with one write(2) per start.
  * @type {Map<string, number>}
  */
 const journals = new Map();
@@ -56,7 +58,7 @@ function start(request) {
     const child = spawn(request.command, request.args, {
       cwd: request.cwd,
       env: request.env,
-      stdio: 'ignore',
+      stdio: ['pipe', 'pipe', 'ignore'],
       detached: true,
     });
     const pid = child.pid;
@@ -68,9 +70,24 @@ function start(request) {
       return;
     }
     // At once and synchronously: from here on a crash of anything leaves a findable runner.
-    fs.writeSync(journalFd(request.journal), JSON.stringify({ token: request.token, dir: request.dir, pid, at: Date.now() }) + '\n');
+    const at = Date.now();
+    const lines = request.entries.map((entry) => JSON.stringify({ token: entry.token, dir: entry.dir, pid, at }) + '\n');
+    fs.writeSync(journalFd(request.journal), lines.join(''));
     child.on('error', () => undefined);
-    child.on('exit', () => send({ exit: pid }));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(request.input);
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (/** @type {string} */ chunk) => {
+      pending += chunk;
+      const complete = pending.lastIndexOf('\n') + 1;
+      if (complete === 0) return;
+      // The runner's lines are already JSON messages for the server: passed on as they are.
+      process.stdout.write(pending.slice(0, complete));
+      pending = pending.slice(complete);
+    });
+    // 'close', not 'exit': after the last of its lines was read.
+    child.on('close', () => send({ exit: pid }));
     send({ id: request.id, pid });
   } catch (error) {
     const e = /** @type {NodeJS.ErrnoException} */ (error);

@@ -9,10 +9,12 @@ export interface SpawnRunnerRequest {
   args: string[];
   cwd: string;
   env: Record<string, string>;
-  /** The spawn journal: a line `{token, dir, pid, at}` is appended before the answer. */
+  /** The spawn journal: a line `{token, dir, pid, at}` per attempt is appended before the answer. */
   journal: string;
-  token: string;
-  dir: string;
+  /** The attempts the runner runs, each with the tag its end is announced with. */
+  attempts: { token: string; dir: string; tag: string }[];
+  /** Written to the runner's stdin, which is then closed. */
+  input: string;
 }
 
 /** The spawner could not be asked, or died before answering: whether the runner started is unknown. */
@@ -35,29 +37,32 @@ interface Pending {
 
 /**
  * Talks to `local-spawner.js`, started on first use and again after it dies. Requests are
- * answered in order; `onRunnerExit` hears of every runner it started that exits while it lives.
+ * answered in order; `onAttemptEnd` hears of every attempt of a runner it started that ends
+ * while it lives (from the runner's own notice, or at the latest when the runner exits).
  */
 export class SpawnerClient {
   private child: ChildProcess | null = null;
   private readonly pending = new Map<number, Pending>();
-  /** Runners started and not yet exited, with their request's tag; updated in message order (so never stale). */
-  private readonly running = new Map<number, string>();
-  private readonly tags = new Map<number, string>();
+  /** Attempts of runners it started that have not ended, by attempt directory; updated in message order (so never stale). */
+  private readonly running = new Map<string, { pid: number; tag: string }>();
+  /** The attempt directories of each runner still running. */
+  private readonly runners = new Map<number, string[]>();
+  private readonly requests = new Map<number, SpawnRunnerRequest['attempts']>();
   private nextId = 1;
   private buffer = '';
 
   constructor(
     private readonly nodePath: string,
-    private readonly onRunnerExit: (pid: number, tag: string | undefined) => void,
-    /** Called when the spawner exits: exit notices for its runners will not come any more. */
+    private readonly onAttemptEnd: (dir: string, tag: string) => void,
+    /** Called when the spawner exits: end notices for its runners' attempts will not come any more. */
     private readonly onSpawnerGone: () => void,
   ) {}
 
   /** Starts a runner; resolves with its pid. Throws RunnerSpawnError or SpawnerUnavailableError. */
-  spawn(request: SpawnRunnerRequest, tag = ''): Promise<number> {
+  spawn(request: SpawnRunnerRequest): Promise<number> {
     const child = this.ensure();
     const id = this.nextId++;
-    this.tags.set(id, tag);
+    this.requests.set(id, request.attempts);
     const promise = new Promise<number>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.refWhileBusy();
     const line = JSON.stringify({
@@ -67,16 +72,16 @@ export class SpawnerClient {
       cwd: request.cwd,
       env: request.env,
       journal: request.journal,
-      token: request.token,
-      dir: request.dir,
+      entries: request.attempts.map(({ token, dir }) => ({ token, dir })),
+      input: request.input,
     });
     child.stdin!.write(line + '\n');
     return promise;
   }
 
-  /** Whether a runner this spawner started is still running (false once unknown). */
-  isRunning(pid: number): boolean {
-    return this.running.has(pid);
+  /** Whether the attempt in `dir` of the runner `pid` this spawner started is still running (false once unknown). */
+  isRunning(pid: number, dir: string): boolean {
+    return this.running.get(dir)?.pid === pid;
   }
 
   async close(): Promise<void> {
@@ -108,9 +113,10 @@ export class SpawnerClient {
     child.once('exit', () => {
       if (this.child === child) this.child = null;
       this.running.clear();
+      this.runners.clear();
       const waiting = [...this.pending.values()];
       this.pending.clear();
-      this.tags.clear();
+      this.requests.clear();
       for (const p of waiting) p.reject(new SpawnerUnavailableError('the local spawner exited before answering'));
       this.onSpawnerGone();
     });
@@ -124,31 +130,48 @@ export class SpawnerClient {
     for (let newline = this.buffer.indexOf('\n'); newline >= 0; newline = this.buffer.indexOf('\n')) {
       const line = this.buffer.slice(0, newline);
       this.buffer = this.buffer.slice(newline + 1);
-      let message: { id?: number; pid?: number; exit?: number; error?: { code: string; message: string } };
+      let message: { id?: number; pid?: number; exit?: number; done?: string; error?: { code: string; message: string } };
       try {
         message = JSON.parse(line) as typeof message;
       } catch {
         continue;
       }
+      if (typeof message.done === 'string') {
+        this.ended(message.done);
+        continue;
+      }
       if (typeof message.exit === 'number') {
-        const tag = this.running.get(message.exit);
-        this.running.delete(message.exit);
-        this.onRunnerExit(message.exit, tag);
+        // Whatever it did not announce ended with it (it crashed, or could not write its line).
+        for (const dir of this.runners.get(message.exit) ?? []) {
+          if (this.running.get(dir)?.pid === message.exit) this.ended(dir);
+        }
+        this.runners.delete(message.exit);
         continue;
       }
       const pending = message.id === undefined ? undefined : this.pending.get(message.id);
       if (!pending) continue;
       this.pending.delete(message.id!);
-      const tag = this.tags.get(message.id!) ?? '';
-      this.tags.delete(message.id!);
+      const attempts = this.requests.get(message.id!) ?? [];
+      this.requests.delete(message.id!);
       if (typeof message.pid === 'number') {
-        // Recorded here, not when the caller's promise continues: its exit may be the next line.
-        this.running.set(message.pid, tag);
+        // Recorded here, not when the caller's promise continues: its end may be the next line.
+        for (const attempt of attempts) this.running.set(attempt.dir, { pid: message.pid, tag: attempt.tag });
+        this.runners.set(
+          message.pid,
+          attempts.map((a) => a.dir),
+        );
         pending.resolve(message.pid);
       }
       else pending.reject(new RunnerSpawnError(message.error?.code ?? 'SPAWN_FAILED', message.error?.message ?? 'unknown error'));
     }
     if (this.pending.size === 0) this.idle();
+  }
+
+  private ended(dir: string): void {
+    const attempt = this.running.get(dir);
+    if (!attempt) return;
+    this.running.delete(dir);
+    this.onAttemptEnd(dir, attempt.tag);
   }
 
   /** While an answer is awaited the pipes keep the process alive; idle, they do not. */
