@@ -29,7 +29,7 @@ import { benchWrapperOverhead, wrapperGoals, wrapperSection } from './wrapper.js
 import { benchScheduler, schedulerGoals, schedulerSection } from './scheduler.js';
 import { benchDashboard, dashboardGoals, dashboardSection } from './dashboard.js';
 import type { LaunchResult } from './ecs.js';
-import { processCpu, processCpuMs, ROOT, startBenchServer } from './server.js';
+import { processCpu, processCpuMs, reapedChildrenCpu, ROOT, startBenchServer } from './server.js';
 import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../test/support/moto.js';
 
 const KEY = 'berth_bench_admin_key_0123456789abcdef';
@@ -53,6 +53,8 @@ interface Server {
   cpuMs(): number;
   /** CPU per control-plane process, for the breakdown. */
   cpuBreakdown(): Record<string, { user: number; system: number }>;
+  /** CPU of the runners that have exited, with the commands they ran (not control plane). */
+  runnersCpu(): { user: number; system: number };
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,12 @@ async function startServer(dataDir: string, extraEnv: Record<string, string> = {
       const [main, ...spawners] = controlPlanePids(pid);
       const spawner = spawners.map(processCpu).reduce((x, y) => ({ user: x.user + y.user, system: x.system + y.system }), { user: 0, system: 0 });
       return { server: processCpu(main!), spawner };
+    },
+    runnersCpu() {
+      // Runners are the spawner's children; each one's CPU (and its commands', which it waited
+      // for) is added to the spawner's reaped-children time when it exits.
+      const [, ...spawners] = controlPlanePids(pid);
+      return spawners.map(reapedChildrenCpu).reduce((x, y) => ({ user: x.user + y.user, system: x.system + y.system }), { user: 0, system: 0 });
     },
   };
 }
@@ -170,6 +178,8 @@ async function benchExecutions() {
     }
     const cpuBefore = server.cpuMs();
     const breakdownBefore = server.cpuBreakdown();
+    const runnersBefore = server.runnersCpu();
+    const startedAt = Date.now();
     const t0 = performance.now();
     const uuids: string[] = [];
     await pool(
@@ -192,6 +202,20 @@ async function benchExecutions() {
     const breakdownAfter = server.cpuBreakdown();
     const perExecution = (part: 'server' | 'spawner', kind: 'user' | 'system') =>
       ((breakdownAfter[part]?.[kind] ?? 0) - (breakdownBefore[part]?.[kind] ?? 0)) / EXECUTIONS;
+    // A runner exits right after its last result; give the spawner a moment to reap the last ones.
+    await new Promise((res) => setTimeout(res, 500));
+    const runnersAfter = server.runnersCpu();
+    const runnersMs = (runnersAfter.user + runnersAfter.system - runnersBefore.user - runnersBefore.system) / EXECUTIONS;
+    // Runners started for the measured executions: distinct pids in the spawn journal.
+    const journal = fs.readFileSync(path.join(dataDir, 'executions', 'spawn-journal.jsonl'), 'utf8');
+    const runnerPids = new Set(
+      journal
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { pid: number; at: number })
+        .filter((entry) => entry.at >= startedAt)
+        .map((entry) => entry.pid),
+    );
     const executions: any[] = [];
     for (let offset = 0; offset < EXECUTIONS; offset += 1000) {
       // Newest first: the measured executions come before the warm-up ones.
@@ -228,6 +252,8 @@ async function benchExecutions() {
       serverSystemMs: perExecution('server', 'system'),
       spawnerUserMs: perExecution('spawner', 'user'),
       spawnerSystemMs: perExecution('spawner', 'system'),
+      runnersMs,
+      runners: runnerPids.size,
       singleP50: percentile(single, 50),
       singleP99: percentile(single, 99),
       p50: percentile(startDelays, 50),
@@ -464,8 +490,10 @@ moment the runner spawned the command, from the server's own timestamps.
 Control-plane CPU is the user + system CPU time (from \`/proc\`) of the \`berth server\` process
 and of its local spawner (the small helper process that forks runners for it, because forking
 from the large server costs several times more), over the run, divided by the executions. The
-per-execution runner processes and the commands themselves are the work, not the control plane,
-and are not included.
+runners (the detached processes that watch the commands, write their results and outlive the
+server — the local counterpart of the wrapper inside an ECS task) and the commands themselves are
+not control plane; their CPU is shown on its own row so that the whole cost is in view. Starts
+that arrive together share a runner (\`BERTH_LOCAL_RUNNER_BATCH_SIZE\`, at most 16 attempts each).
 
 | measure | result | goal |
 | --- | --- | --- |
@@ -474,15 +502,17 @@ and are not included.
 | control-plane CPU per execution (median run) | **${fmt(exec.cpuMsPerExecution, 2)} ms** (${cpuRange}) | under 2 ms |
 | … of which \`berth server\` (user + system) | ${fmt(exec.serverUserMs, 2)} + ${fmt(exec.serverSystemMs, 2)} ms | |
 | … of which the local spawner (user + system) | ${fmt(exec.spawnerUserMs, 2)} + ${fmt(exec.spawnerSystemMs, 2)} ms | |
+| runners started (attempts per runner) | ${exec.runners} (${fmt(exec.executions / Math.max(1, exec.runners), 1)}) | |
+| not control plane: runners and the commands they ran, CPU per execution | ${fmt(exec.runnersMs, 2)} ms | |
 | request → process start, p50 (all ${EXECUTIONS} at once) | ${fmt(exec.p50, 0)} ms | |
 | request → process start, p99 (all ${EXECUTIONS} at once) | ${fmt(exec.p99, 0)} ms | |
 | request → process start, p50 (one at a time, ${SINGLE} runs) | ${fmt(exec.singleP50, 0)} ms | |
 | request → process start, p99 (one at a time, ${SINGLE} runs) | ${fmt(exec.singleP99, 0)} ms | |
 
-With all executions submitted at once, the start delay is queueing: each attempt's runner is a
-Node.js process, and starting one costs about 40 ms of CPU on this machine, so the two cores start
-a few dozen per second. One at a time, the delay is Berth's own: the launcher's claim, the spawn of
-the runner, and the runner's start-up.
+With all executions submitted at once, the start delay is queueing behind the runners' start-ups
+(a runner is a Node.js process; starting one costs about 40 ms of CPU on this machine, shared by
+the attempts of its batch). One at a time, the delay is Berth's own: the launcher's claim, the
+spawn of the runner, and the runner's start-up.
 
 ## Status updates (PATCH with \`?content=false\`)
 

@@ -67,15 +67,28 @@ export async function startBenchServer(dataDir: string, options: BenchServerOpti
   };
 }
 
-/** User and system CPU time of a process so far, in ms (0 for one that is gone). */
-export function processCpu(pid: number): { user: number; system: number } {
+/** Two CPU-time fields of /proc/<pid>/stat (counted after the command name), in ms; 0 for a process that is gone. */
+function statTimes(pid: number, userField: number, systemField: number): { user: number; system: number } {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: (Number(fields[11]) / CLOCK_TICKS) * 1000, system: (Number(fields[12]) / CLOCK_TICKS) * 1000 };
+    return { user: (Number(fields[userField]) / CLOCK_TICKS) * 1000, system: (Number(fields[systemField]) / CLOCK_TICKS) * 1000 };
   } catch {
     return { user: 0, system: 0 };
   }
+}
+
+/** User and system CPU time of a process so far, in ms (utime, stime). */
+export function processCpu(pid: number): { user: number; system: number } {
+  return statTimes(pid, 11, 12);
+}
+
+/**
+ * CPU time of the process's children that have exited and been waited for (cutime, cstime),
+ * which includes their own waited-for children.
+ */
+export function reapedChildrenCpu(pid: number): { user: number; system: number } {
+  return statTimes(pid, 13, 14);
 }
 
 export function processCpuMs(pid: number): number {

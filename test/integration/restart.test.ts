@@ -23,20 +23,21 @@ describe('crash and restart of the server (SQLite)', () => {
     temp.cleanup();
   });
 
-  it('re-attaches running executions, launches queued ones once, and closes every one with a reason', async () => {
-    const dataDir = path.join(temp.dir, 'data');
-    const marks = path.join(temp.dir, 'launches.log');
-    const env = {
-      BERTH_DATA_DIR: dataDir,
-      BERTH_ADMIN_API_KEY: KEY,
-      BERTH_MONITOR_INTERVAL_MS: '100',
-      BERTH_LAUNCHER_INTERVAL_MS: '100',
-    };
-    const first = await startServerProcess(env);
-    servers.push(first);
-    let api = client(first.url, KEY);
-    const mark = `echo "$BERTH_TASK_EXECUTION_UUID $BERTH_ATTEMPT" >> ${marks}`;
+  /** A server on a new data directory with a `local` Run Environment; `env` starts the next one on the same data. */
+  async function firstServer(dataDirName: string) {
+    const env = { BERTH_DATA_DIR: path.join(temp.dir, dataDirName), BERTH_ADMIN_API_KEY: KEY, BERTH_MONITOR_INTERVAL_MS: '100', BERTH_LAUNCHER_INTERVAL_MS: '100' };
+    const server = await startServerProcess(env);
+    servers.push(server);
+    const api = client(server.url, KEY);
     await api('POST', '/api/v1/run_environments/', { name: 'local', kind: 'local' });
+    return { env, first: Object.assign(server, { api }) };
+  }
+
+  it('re-attaches running executions, launches queued ones once, and closes every one with a reason', async () => {
+    const marks = path.join(temp.dir, 'launches.log');
+    const { env, first } = await firstServer('data');
+    let api = first.api;
+    const mark = `echo "$BERTH_TASK_EXECUTION_UUID $BERTH_ATTEMPT" >> ${marks}`;
     const tasks = [
       // Still running across the crash and after the restart: re-attached, real exit code.
       { name: 'outlives-crash', command: `${mark}; sleep 4; exit 0` },
@@ -99,12 +100,8 @@ describe('crash and restart of the server (SQLite)', () => {
   });
 
   it('closes an execution whose process vanished as ABANDONED with the reason', async () => {
-    const dataDir = path.join(temp.dir, 'data2');
-    const env = { BERTH_DATA_DIR: dataDir, BERTH_ADMIN_API_KEY: KEY, BERTH_MONITOR_INTERVAL_MS: '100', BERTH_LAUNCHER_INTERVAL_MS: '100' };
-    const first = await startServerProcess(env);
-    servers.push(first);
-    let api = client(first.url, KEY);
-    await api('POST', '/api/v1/run_environments/', { name: 'local', kind: 'local' });
+    const { env, first } = await firstServer('data2');
+    let api = first.api;
     await api('POST', '/api/v1/tasks/', { name: 'victim', run_environment: 'local', command: 'sleep 30' });
     const { body } = await api('POST', '/api/v1/task_executions/', { task: 'victim' });
     const running = await waitFor(async () => {
@@ -133,13 +130,9 @@ describe('crash and restart of the server (SQLite)', () => {
   });
 
   it('executions started together share a runner: one stops through the API, the others outlive a crash with their own exit codes', async () => {
-    const dataDir = path.join(temp.dir, 'data3');
     const go = path.join(temp.dir, 'go');
-    const env = { BERTH_DATA_DIR: dataDir, BERTH_ADMIN_API_KEY: KEY, BERTH_MONITOR_INTERVAL_MS: '100', BERTH_LAUNCHER_INTERVAL_MS: '100' };
-    const first = await startServerProcess(env);
-    servers.push(first);
-    let api = client(first.url, KEY);
-    await api('POST', '/api/v1/run_environments/', { name: 'local', kind: 'local' });
+    const { env, first } = await firstServer('data3');
+    let api = first.api;
     const waitForGo = `while [ ! -e ${go} ]; do sleep 0.05; done`;
     const tasks = [
       { name: 'exits-3', command: `${waitForGo}; exit 3` },
