@@ -484,6 +484,8 @@ ${EXECUTIONS} executions of a trivial local task (\`command: ["true"]\`), starte
 completion, after ${WARMUP} unmeasured warm-up executions (so the JIT has compiled the hot paths).
 This is repeated ${EXEC_RUNS} times, each with a fresh server; the table shows the run with the median
 control-plane CPU per execution (${cpuRange}).
+Consecutive runs on this machine cost more for the first few and then level off (the server is
+new in each run, so this is the machine's state, not Berth's); the range shows it.
 "Request to process start" is the time from the execution's creation (the API request) to the
 moment the runner spawned the command, from the server's own timestamps.
 
