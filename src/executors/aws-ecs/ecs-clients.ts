@@ -18,7 +18,24 @@ export interface AwsClientConfig {
   maxAttempts: number;
   endpoint?: string;
   credentials?: Credentials;
+  /** Time limits of each HTTP request (the SDK waits forever without them). */
+  requestHandler?: AwsTimeouts;
 }
+
+/** The SDK's shorthand for its Node.js HTTP handler's time limits, in ms. */
+export interface AwsTimeouts {
+  connectionTimeout: number;
+  requestTimeout: number;
+  /** Reject the call when requestTimeout passes (otherwise the SDK only logs a warning). */
+  throwOnRequestTimeout: true;
+}
+
+/**
+ * A call that gets no answer fails after these limits, as `TimeoutError` (an unknown outcome:
+ * aws-calls.ts retries what is safe to repeat, and a RunTask is looked up by its token). Without
+ * them one hung connection would stall the loop that made the call (monitor, service watcher).
+ */
+export const AWS_TIMEOUTS: AwsTimeouts = { connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true };
 
 export interface EcsClients {
   /** The settings these clients were built with (shared credentials: one assumed-role session). */
@@ -34,6 +51,8 @@ export interface EcsClients {
 export interface EcsClientFactoryOptions {
   /** Credentials used when a Run Environment has no role_arn. (Default: the SDK's default chain) */
   defaultCredentials?: Credentials;
+  /** Time limits of every request. (Default: AWS_TIMEOUTS: 5 s to connect, 30 s for an answer) */
+  timeouts?: AwsTimeouts;
 }
 
 /**
@@ -52,6 +71,7 @@ export class EcsClientFactory {
     let clients = this.cache.get(key);
     if (clients) return clients;
     const endpoint = env.endpoint_url ? { endpoint: env.endpoint_url } : {};
+    const timeouts = this.options.timeouts ?? AWS_TIMEOUTS;
     const credentials: Credentials | undefined = env.role_arn
       ? fromTemporaryCredentials({
           params: {
@@ -60,10 +80,21 @@ export class EcsClientFactory {
             DurationSeconds: 3600,
             ...(env.external_id ? { ExternalId: env.external_id } : {}),
           },
-          clientConfig: { region: env.region, ...endpoint, ...(this.options.defaultCredentials ? { credentials: this.options.defaultCredentials } : {}) },
+          clientConfig: {
+            region: env.region,
+            requestHandler: timeouts,
+            ...endpoint,
+            ...(this.options.defaultCredentials ? { credentials: this.options.defaultCredentials } : {}),
+          },
         })
       : this.options.defaultCredentials;
-    const config: AwsClientConfig = { region: env.region, maxAttempts: 1, ...endpoint, ...(credentials ? { credentials } : {}) };
+    const config: AwsClientConfig = {
+      region: env.region,
+      maxAttempts: 1,
+      requestHandler: timeouts,
+      ...endpoint,
+      ...(credentials ? { credentials } : {}),
+    };
     clients = {
       config,
       ecs: new ECSClient(config),

@@ -25,7 +25,7 @@ import type { TaskSpec } from '../../domain/task.js';
 import type { VerifyCheck } from '../executor.js';
 import { classifyAwsError, describeAwsError, sleep, withRetry } from './aws-calls.js';
 import type { RetryOptions } from './aws-calls.js';
-import type { AwsClientConfig } from './ecs-clients.js';
+import type { AwsClientConfig, AwsTimeouts } from './ecs-clients.js';
 import { buildTaskDefinition, logGroupOf } from './task-definition.js';
 
 /** Fewer and shorter retries than launches: a person is waiting for the answer. */
@@ -376,9 +376,9 @@ function errorName(error: unknown): string {
 }
 
 /** Bounds on one verify call, so an endpoint that never answers fails its checks instead of hanging. */
-const VERIFY_TIMEOUTS = { connectionTimeout: 5_000, requestTimeout: 10_000, throwOnRequestTimeout: true };
+const VERIFY_TIMEOUTS: AwsTimeouts = { connectionTimeout: 5_000, requestTimeout: 10_000, throwOnRequestTimeout: true };
 
-type VerifyClientConfig = AwsClientConfig & { requestHandler: typeof VERIFY_TIMEOUTS };
+type VerifyClientConfig = AwsClientConfig & { requestHandler: AwsTimeouts };
 
 /** Lazily built clients with the Run Environment's settings; one per service and region. */
 class VerifyClients {
