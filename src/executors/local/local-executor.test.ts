@@ -757,6 +757,22 @@ describe('LocalExecutor: starts that arrive together share a runner', () => {
     for (const child of children) await waitFor(() => !isAlive(child), 10_000, 'the orphaned command to die');
   });
 
+  it('splits a batch of long commands over several runners, within the command-line limit', async () => {
+    const box = sandbox();
+    const executor = executorFor(box);
+    // Eight 40 KB scripts: together far over Linux's 128 KiB limit on one argument.
+    const script = (i: number) => `: ${'x'.repeat(40_000)}; echo "long ${i}"`;
+    const handles = await startTogether(executor, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => request(box, { command: script(i) })));
+    const perRunner = new Map<unknown, number>();
+    for (const h of handles) perRunner.set(h.runner_pid, (perRunner.get(h.runner_pid) ?? 0) + 1);
+    expect(perRunner.size).toBeGreaterThan(1);
+    expect(Math.max(...perRunner.values())).toBeLessThanOrEqual(3);
+    for (const [i, h] of handles.entries()) {
+      expect(await waitForExit(executor, h)).toMatchObject({ exitCode: 0, failure: null });
+      expect((await allLogs(executor, h)).stdout).toEqual([`long ${i}`]);
+    }
+  });
+
   it('puts at most runnerBatchSize attempts in one runner (1: a runner each)', async () => {
     const box = sandbox();
     const byTwo = executorFor(box, { runnerBatchSize: 2 });

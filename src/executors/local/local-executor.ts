@@ -57,6 +57,12 @@ const RUNNER_PATH = fileURLToPath(new URL('./local-runner.js', import.meta.url))
 /** Host variables a command inherits; everything else of the server (API keys, database URLs) stays out. */
 const INHERITED_HOST_VARIABLES = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as const;
 
+/**
+ * Most bytes of specs on one runner's command line: Linux refuses a single argument over 128 KiB
+ * (E2BIG), so long commands split a batch over more runners. (A spec above it alone still goes.)
+ */
+const MAX_SPECS_BYTES = 96 * 1024;
+
 const SAFE_PATH_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** The handle of one local attempt, as stored in the database. */
@@ -142,7 +148,9 @@ export interface LocalExecutorOptions {
 interface BatchedStart {
   dir: string;
   request: StartRequest;
-  cwd: string;
+  spec: RunnerSpec;
+  /** Bytes of `spec` as JSON on the runner's command line. */
+  specBytes: number;
   env: Record<string, string>;
   resolve: (result: StartResult) => void;
   reject: (error: unknown) => void;
@@ -460,8 +468,17 @@ export class LocalExecutor implements Executor {
 
   /** Queues the start for the next runner; resolves once that runner is started. */
   private spawnRunner(dir: string, request: StartRequest, cwd: string, env: Record<string, string>): Promise<StartResult> {
+    const spec: RunnerSpec = {
+      command: request.task.command,
+      cwd,
+      timeout_seconds: request.task.timeoutSeconds,
+      grace_seconds: request.task.terminationGracePeriodSeconds,
+      attempt_dir: dir,
+      launch_token: request.launchToken,
+    };
+    const specBytes = Buffer.byteLength(JSON.stringify(spec)) + 1;
     return new Promise<StartResult>((resolve, reject) => {
-      this.batch.push({ dir, request, cwd, env, resolve, reject });
+      this.batch.push({ dir, request, spec, specBytes, env, resolve, reject });
       if (this.batch.length >= this.runnerBatchSize) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -474,19 +491,23 @@ export class LocalExecutor implements Executor {
     });
   }
 
+  /** Starts runners for the waiting starts: at most runnerBatchSize each, and MAX_SPECS_BYTES of specs. */
   private flush(): void {
-    while (this.batch.length > 0) void this.spawnBatch(this.batch.splice(0, this.runnerBatchSize));
+    while (this.batch.length > 0) {
+      let count = 0;
+      let bytes = 0;
+      while (count < this.batch.length && count < this.runnerBatchSize) {
+        const next = this.batch[count]!.specBytes;
+        if (count > 0 && bytes + next > MAX_SPECS_BYTES) break;
+        bytes += next;
+        count++;
+      }
+      void this.spawnBatch(this.batch.splice(0, count));
+    }
   }
 
   private async spawnBatch(starts: BatchedStart[]): Promise<void> {
-    const specs: RunnerSpec[] = starts.map(({ dir, request, cwd }) => ({
-      command: request.task.command,
-      cwd,
-      timeout_seconds: request.task.timeoutSeconds,
-      grace_seconds: request.task.terminationGracePeriodSeconds,
-      attempt_dir: dir,
-      launch_token: request.launchToken,
-    }));
+    const specs = starts.map((start) => start.spec);
     let runnerPid: number;
     try {
       runnerPid = await this.spawner.spawn({
