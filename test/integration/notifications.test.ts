@@ -265,6 +265,21 @@ describe('notifications from local Tasks (SQLite, real receivers)', () => {
     ]);
   });
 
+  it('an execution whose process vanished ends ABANDONED and raises EXECUTION_ABANDONED to its profiles', async () => {
+    await ok(t.request('POST', '/api/v1/notification_profiles/', { name: 'lost-team', methods: [{ name: 'hook', type: 'webhook', url: `${http.url}/hook/lost-team` }] }));
+    await ok(t.request('POST', '/api/v1/tasks/', { name: 'vanishes', run_environment: 'local', command: 'sleep 300', notification_profiles: ['lost-team'] }));
+    const started = await ok(t.request('POST', '/api/v1/task_executions/', { task: 'vanishes' }));
+    const running = await waitFor(async () => {
+      const e = await ok(t.request('GET', `/api/v1/task_executions/${started.uuid}`));
+      return e.status === 'RUNNING' && e.executor?.details?.runner_pid ? e : null;
+    }, 'the execution to run');
+    // Its runner is killed outright: how the command ended can no longer be known.
+    process.kill(running.executor.details.runner_pid as number, 'SIGKILL');
+    const [hook] = await http.waitFor('/hook/lost-team', 1);
+    expect(hook!.json).toMatchObject({ action: 'trigger', event: { type: 'EXECUTION_ABANDONED' }, task: { name: 'vanishes' } });
+    expect(await ok(t.request('GET', `/api/v1/task_executions/${started.uuid}`))).toMatchObject({ status: 'ABANDONED', failure: { type: 'LOST' } });
+  });
+
   it('refuses bad profiles with messages that say what to fix, and never returns or logs a secret', async () => {
     const bad = async (body: unknown) => {
       const r = await t.request('POST', '/api/v1/notification_profiles/', body);
@@ -297,6 +312,16 @@ describe('notifications from local Tasks (SQLite, real receivers)', () => {
     const unknownProfile = await t.request('POST', '/api/v1/tasks/', { name: 'orphan', run_environment: 'local', command: 'true', notification_profiles: ['nobody'] });
     expect(unknownProfile.status).toBe(400);
     expect(unknownProfile.body.error.message).toContain('no Notification Profile named "nobody"');
+    await ok(t.request('POST', '/api/v1/tasks/', { name: 'step-of-orphan', run_environment: 'local', command: 'true' }));
+    const unknownWorkflowProfile = await t.request('POST', '/api/v1/workflows/', {
+      name: 'orphan-flow',
+      task_instances: [{ task: 'step-of-orphan' }],
+      notification_profiles: ['nobody'],
+    });
+    expect(unknownWorkflowProfile.status).toBe(400);
+    expect(unknownWorkflowProfile.body.error.code).toBe('VALIDATION_FAILED');
+    expect(unknownWorkflowProfile.body.error.message).toContain('no Notification Profile named "nobody"');
+    expect((await t.request('GET', '/api/v1/workflows/orphan-flow')).status).toBe(404);
 
     // Secrets: never in a response, never in the logs.
     const listed = await ok(t.request('GET', '/api/v1/notification_profiles/'));
