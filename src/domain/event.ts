@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Name, Timestamp, Uuid } from './common.js';
+import { EVENT_TYPES } from './event-types.js';
 
 /**
  * Events: things Berth noticed that a person may need to act on, kept as history
@@ -7,17 +8,7 @@ import { Name, Timestamp, Uuid } from './common.js';
  * them through Notification Profiles (docs/notifications.md). Each event is recorded once, even
  * with several servers: it has a unique key (for a missed run, the Task and the expected time).
  */
-export const EVENT_TYPES = [
-  'MISSED_SCHEDULED_RUN',
-  'MISSING_HEARTBEAT',
-  'FAILED_TO_START',
-  'EXECUTION_FAILED',
-  'EXECUTION_TIMED_OUT',
-  'EXECUTION_ABANDONED',
-  'WORKFLOW_FAILED',
-  'SERVICE_BELOW_DESIRED_COUNT',
-  'RESOLVED',
-] as const;
+export { EVENT_TYPES };
 export const EventType = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof EventType>;
 

@@ -3,20 +3,9 @@ import { Empty, ErrorBox, Loading, PageHeader, Pager, Status, When } from '../co
 import { usePoll } from '../hooks.js';
 import { Link, setQuery, useLocation } from '../router.js';
 import type { BerthEvent, Page } from '../types.js';
+import { EVENT_TYPES } from '../../../src/domain/event-types.js';
 
 const LIMIT = 50;
-// The types GET /api/v1/events filters on (src/domain/event.ts); the list shows every type either way.
-const TYPES = [
-  'MISSED_SCHEDULED_RUN',
-  'MISSING_HEARTBEAT',
-  'FAILED_TO_START',
-  'EXECUTION_FAILED',
-  'EXECUTION_TIMED_OUT',
-  'EXECUTION_ABANDONED',
-  'WORKFLOW_FAILED',
-  'SERVICE_BELOW_DESIRED_COUNT',
-  'RESOLVED',
-];
 
 export function EventsPage() {
   const { search } = useLocation();
@@ -32,7 +21,7 @@ export function EventsPage() {
           Type
           <select value={type} onChange={(e) => setQuery({ type: e.target.value, offset: null }, false)}>
             <option value="">All types</option>
-            {TYPES.map((t) => (
+            {EVENT_TYPES.map((t) => (
               <option key={t} value={t}>
                 {t}
               </option>
