@@ -148,8 +148,8 @@ export interface LocalExecutorOptions {
 interface BatchedStart {
   dir: string;
   request: StartRequest;
-  spec: RunnerSpec;
-  /** Bytes of `spec` as JSON on the runner's command line. */
+  /** The attempt's RunnerSpec as JSON, as it goes on the runner's command line. */
+  specJson: string;
   specBytes: number;
   env: Record<string, string>;
   resolve: (result: StartResult) => void;
@@ -177,8 +177,8 @@ export class LocalExecutor implements Executor {
   private readonly listeners = new Set<(hint?: { executionUuid: string }) => void>();
   /** Starts in progress in this process, so concurrent calls with one token share one spawn. */
   private readonly inflight = new Map<string, Promise<StartResult>>();
-  /** Attempts whose runner our spawner started and that have not ended yet, by attempt directory. */
-  private readonly live = new Map<string, { pid: number; startedAt: number | null }>();
+  /** When the command started, for attempts our spawner reports running (read once from runner.json), by attempt directory. */
+  private readonly startedAt = new Map<string, number>();
   private readonly runnerBatchSize: number;
   /** Starts waiting for the next runner (flushed once the current turn of the event loop is done). */
   private batch: BatchedStart[] = [];
@@ -205,11 +205,11 @@ export class LocalExecutor implements Executor {
     this.spawner = new SpawnerClient(
       this.nodePath,
       (dir, executionUuid) => {
-        this.live.delete(dir);
+        this.startedAt.delete(dir);
         this.notify(executionUuid ? { executionUuid } : undefined);
       },
       // Its runners live on (detached), but their attempts' ends will no longer be announced.
-      () => this.live.clear(),
+      () => this.startedAt.clear(),
     );
   }
 
@@ -331,7 +331,7 @@ export class LocalExecutor implements Executor {
     this.listeners.clear();
     // Stops the spawner only; the runners it started keep running.
     await this.spawner.close();
-    this.live.clear();
+    this.startedAt.clear();
   }
 
   /** `<dataDir>/executions/<uuid>-<n>`, or null when the ids would escape it. */
@@ -476,9 +476,10 @@ export class LocalExecutor implements Executor {
       attempt_dir: dir,
       launch_token: request.launchToken,
     };
-    const specBytes = Buffer.byteLength(JSON.stringify(spec)) + 1;
+    const specJson = JSON.stringify(spec);
+    const specBytes = Buffer.byteLength(specJson) + 1;
     return new Promise<StartResult>((resolve, reject) => {
-      this.batch.push({ dir, request, spec, specBytes, env, resolve, reject });
+      this.batch.push({ dir, request, specJson, specBytes, env, resolve, reject });
       if (this.batch.length >= this.runnerBatchSize) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -507,13 +508,12 @@ export class LocalExecutor implements Executor {
   }
 
   private async spawnBatch(starts: BatchedStart[]): Promise<void> {
-    const specs = starts.map((start) => start.spec);
     let runnerPid: number;
     try {
       runnerPid = await this.spawner.spawn({
         command: this.nodePath,
         // The specs travel on the command line (they hold no secrets): no file to create.
-        args: [RUNNER_PATH, JSON.stringify(specs)],
+        args: [RUNNER_PATH, `[${starts.map((start) => start.specJson).join(',')}]`],
         // The attempt directories do not exist yet: the runner creates them.
         cwd: path.dirname(starts[0]!.dir),
         // The runner's own environment holds nothing of the Tasks'; UV_USE_IO_URING=0 makes its
@@ -544,8 +544,6 @@ export class LocalExecutor implements Executor {
       return;
     }
     for (const { dir, request, resolve } of starts) {
-      // It may have ended already (the spawner's notice came first): then the files tell.
-      if (this.spawner.isRunning(runnerPid, dir)) this.live.set(dir, { pid: runnerPid, startedAt: null });
       resolve({ ok: true, handle: makeHandle(dir, runnerPid, { launchToken: request.launchToken, executionUuid: request.executionUuid, attempt: request.attempt }) });
     }
   }
@@ -636,14 +634,14 @@ export class LocalExecutor implements Executor {
     const parsed = LocalHandle.safeParse(raw);
     if (!parsed.success) return { state: 'lost', message: 'This handle is not a local executor handle, so Berth cannot tell what became of the attempt.' };
     const h = parsed.data;
-    // Fast path: a runner our spawner started and has not reported as exited is still running;
+    // Fast path: an attempt our spawner started and has not reported as ended is still running;
     // no need to look at its files or /proc on every pass.
-    const live = this.live.get(h.attempt_dir);
-    if (live && live.pid === h.runner_pid && this.spawner.isRunning(h.runner_pid, h.attempt_dir)) {
-      if (live.startedAt !== null) return { state: 'running', startedAt: live.startedAt };
+    if (this.spawner.isRunning(h.runner_pid, h.attempt_dir)) {
+      const known = this.startedAt.get(h.attempt_dir);
+      if (known !== undefined) return { state: 'running', startedAt: known };
       const info = readJsonSync(path.join(h.attempt_dir, FILES.runner), RunnerInfo);
       if (info) {
-        live.startedAt = info.started_at;
+        this.startedAt.set(h.attempt_dir, info.started_at);
         return { state: 'running', startedAt: info.started_at };
       }
       return { state: 'pending' };
