@@ -3,11 +3,10 @@
  * Environment points at moto: an execution's ECS task with its link to the AWS console, and a
  * Run Environment's `verify` result with the button that runs it again.
  */
-import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../support/moto.js';
+import { awsTestConfig, motoAvailable, startEcsAccount } from '../support/moto.js';
 import type { Moto } from '../support/moto.js';
 import { startTestServer, TEST_ADMIN_KEY } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
@@ -21,17 +20,11 @@ describe.runIf(chromiumAvailable() && (await motoAvailable()))('the web dashboar
 
   beforeAll(async () => {
     ensureWebBuild();
-    // The server's default credential chain reads these (moto checks no signature).
-    process.env.AWS_ACCESS_KEY_ID = 'testing';
-    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
-    moto = await startMoto();
     // The ECS task stays RUNNING until the test ends it.
-    await moto.setTaskTransition({ progression: 'manual', times: 1_000_000 });
-    const net = await defaultNetwork(moto.endpoint);
-    const ecs = new ECSClient(awsTestConfig(moto.endpoint));
+    const account = await startEcsAccount();
+    moto = account.moto;
+    const { net, ecs } = account;
     const iam = new IAMClient(awsTestConfig(moto.endpoint));
-    await ecs.send(new CreateClusterCommand({ clusterName: 'berth' }));
     const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
     const role = await iam.send(new CreateRoleCommand({ RoleName: 'berth-task-execution', AssumeRolePolicyDocument: trust }));
     ecs.destroy();

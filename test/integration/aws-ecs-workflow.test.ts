@@ -4,9 +4,10 @@
  * transitions follow the tasks' exit codes as ECS reports them, and the branch not taken is
  * skipped. moto runs no containers, so the test ends each task as ECS would.
  */
-import { CreateClusterCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeTaskDefinitionCommand, DescribeTasksCommand } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsTestConfig, containerExited, defaultNetwork, motoAvailable, startMoto } from '../support/moto.js';
+import { containerExited, motoAvailable, startEcsAccount } from '../support/moto.js';
 import type { Moto } from '../support/moto.js';
 import { startTestServer } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
@@ -17,14 +18,9 @@ describe.runIf(await motoAvailable())('a Workflow on the aws-ecs executor (moto)
   let t: Awaited<ReturnType<typeof startTestServer>>;
 
   beforeAll(async () => {
-    process.env.AWS_ACCESS_KEY_ID = 'testing';
-    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
-    moto = await startMoto();
-    await moto.setTaskTransition({ progression: 'manual', times: 1_000_000 });
-    const net = await defaultNetwork(moto.endpoint);
-    ecs = new ECSClient({ ...awsTestConfig(moto.endpoint), maxAttempts: 1 });
-    await ecs.send(new CreateClusterCommand({ clusterName: 'berth' }));
+    const account = await startEcsAccount();
+    ({ moto, ecs } = account);
+    const net = account.net;
     t = await startTestServer();
     const image = 'public.ecr.aws/docker/library/busybox:1.36';
     const applied = await t.request('POST', '/api/v1/apply/', {

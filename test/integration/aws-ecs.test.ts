@@ -4,7 +4,8 @@
  * observation, failures, stop, timeouts, logs, retries, and bad input.
  */
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateClusterCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { ListTasksCommand } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ import { EcsExecutor } from '../../src/executors/aws-ecs/ecs-executor.js';
 import type { EcsHandle } from '../../src/executors/aws-ecs/ecs-executor.js';
 import { startAwsProxy } from '../support/aws-proxy.js';
 import type { AwsProxy } from '../support/aws-proxy.js';
-import { awsTestConfig, containerExited, defaultNetwork, motoAvailable, runBulkTasks, startMoto } from '../support/moto.js';
+import { awsTestConfig, containerExited, motoAvailable, runBulkTasks, startEcsAccount } from '../support/moto.js';
 import type { DefaultNetwork, Moto, TaskEdit } from '../support/moto.js';
 import { startTestServer, TEST_ADMIN_KEY } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
@@ -48,18 +49,10 @@ describe.runIf(await motoAvailable())('aws-ecs executor against moto', () => {
   });
 
   beforeAll(async () => {
-    // The SDK's default credential chain in the server reads these.
-    process.env.AWS_ACCESS_KEY_ID = 'testing';
-    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
-    moto = await startMoto();
-    proxy = await startAwsProxy(moto.endpoint);
     // Tasks stay RUNNING until a test finishes them (moto would otherwise stop them after a few describes).
-    await moto.setTaskTransition({ progression: 'manual', times: 1_000_000 });
-    net = await defaultNetwork(moto.endpoint);
-    ecs = new ECSClient({ ...awsTestConfig(moto.endpoint), maxAttempts: 1 });
+    ({ moto, net, ecs } = await startEcsAccount());
+    proxy = await startAwsProxy(moto.endpoint);
     logs = new CloudWatchLogsClient(awsTestConfig(moto.endpoint));
-    await ecs.send(new CreateClusterCommand({ clusterName: 'berth' }));
     t = await startTestServer();
     const applied = await t.request('POST', '/api/v1/apply/', { document: { run_environments: [envSpec()] } });
     expect(applied.status, JSON.stringify(applied.body)).toBe(200);

@@ -5,12 +5,13 @@
  * re-applying unchanged writes nothing; Berth's scheduler leaves those Tasks alone; bad
  * expressions and AWS errors are refused with clear messages and nothing saved.
  */
-import { CreateClusterCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeRuleCommand, EventBridgeClient, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAwsProxy } from '../support/aws-proxy.js';
 import type { AwsProxy } from '../support/aws-proxy.js';
-import { awsTestConfig, defaultNetwork, motoAvailable, startMoto } from '../support/moto.js';
+import { awsTestConfig, motoAvailable, startEcsAccount } from '../support/moto.js';
 import type { DefaultNetwork, Moto } from '../support/moto.js';
 import { startTestServer } from '../support/server.js';
 import { waitFor } from '../support/temp.js';
@@ -66,16 +67,9 @@ describe.runIf(await motoAvailable())('EventBridge schedules against moto', () =
   const puts = () => ({ PutRule: proxy.calls('PutRule'), PutTargets: proxy.calls('PutTargets') });
 
   beforeAll(async () => {
-    process.env.AWS_ACCESS_KEY_ID = 'testing';
-    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
-    moto = await startMoto();
+    ({ moto, net, ecs } = await startEcsAccount());
     proxy = await startAwsProxy(moto.endpoint);
-    await moto.setTaskTransition({ progression: 'manual', times: 1_000_000 });
-    net = await defaultNetwork(moto.endpoint);
-    ecs = new ECSClient({ ...awsTestConfig(moto.endpoint), maxAttempts: 1 });
     events = new EventBridgeClient({ ...awsTestConfig(moto.endpoint), maxAttempts: 1 });
-    await ecs.send(new CreateClusterCommand({ clusterName: 'berth' }));
     t = await startTestServer({ schedulerIntervalMs: 50, livenessIntervalMs: 600_000 }, { clock });
     await apply({ run_environments: [ebEnv(), envSpec('plain')] });
   }, 120_000);

@@ -12,7 +12,8 @@
  */
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { IpPermission } from '@aws-sdk/client-ec2';
-import { CreateClusterCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, ListTaskDefinitionsCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
@@ -25,7 +26,7 @@ import { stringify } from 'yaml';
 import { runCli, spawnCli, writeFile } from '../cli/cli.js';
 import { startAwsProxy } from '../support/aws-proxy.js';
 import type { AwsProxy } from '../support/aws-proxy.js';
-import { awsTestConfig, containerExited, defaultNetwork, motoAvailable, startMoto } from '../support/moto.js';
+import { awsTestConfig, containerExited, motoAvailable, startEcsAccount } from '../support/moto.js';
 import type { DefaultNetwork, Moto } from '../support/moto.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startTestServer, TEST_ADMIN_KEY } from '../support/server.js';
@@ -111,17 +112,10 @@ describe.runIf(await motoAvailable())('Services on ECS against moto', () => {
   }
 
   beforeAll(async () => {
-    process.env.AWS_ACCESS_KEY_ID = 'testing';
-    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
-    moto = await startMoto();
+    ({ moto, net, ecs } = await startEcsAccount(CLUSTER));
     proxy = await startAwsProxy(moto.endpoint);
-    await moto.setTaskTransition({ progression: 'manual', times: 1_000_000 });
-    net = await defaultNetwork(moto.endpoint);
-    ecs = new ECSClient({ ...awsTestConfig(moto.endpoint), maxAttempts: 1 });
     ec2 = new EC2Client(awsTestConfig(moto.endpoint));
     elb = new ElasticLoadBalancingV2Client(awsTestConfig(moto.endpoint));
-    await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
     // moto's ELBv2 checks that an HTTPS listener's certificate exists (ACM or IAM).
     const iam = new IAMClient(awsTestConfig(moto.endpoint));
     const cert = await iam.send(

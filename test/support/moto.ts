@@ -13,6 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SCRIPT = path.resolve(HERE, '../fixtures/moto_server.py');
@@ -382,6 +383,36 @@ export async function startMoto(): Promise<Moto> {
   throw lastError;
 }
 
+/** What most aws-ecs suites start from: see `startEcsAccount`. */
+export interface EcsAccount {
+  moto: Moto;
+  net: DefaultNetwork;
+  /** An ECS client on moto that does not retry (the caller destroys it). */
+  ecs: ECSClient;
+}
+
+/**
+ * Starts moto for a suite that runs Tasks on ECS: the AWS variables the SDK's default credential
+ * chain reads (in the server too; moto checks no signature), ECS tasks that stay RUNNING until a
+ * test ends them, the default network, and the cluster `cluster`.
+ */
+export async function startEcsAccount(cluster = 'berth'): Promise<EcsAccount> {
+  process.env.AWS_ACCESS_KEY_ID = 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const moto = await startMoto();
+  try {
+    await moto.setTaskTransition({ progression: 'manual', times: 1_000_000 });
+    const network = await defaultNetwork(moto.endpoint);
+    const ecs = new ECSClient({ ...awsTestConfig(moto.endpoint), maxAttempts: 1 });
+    await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+    return { moto, net: network, ecs };
+  } catch (error) {
+    await moto.stop();
+    throw error;
+  }
+}
+
 /**
  * Starts `count` Fargate tasks in moto directly (ten per RunTask, which moto allows), for tests
  * and benchmarks that need many running tasks; returns their ARNs and the definition's ARN.
@@ -390,7 +421,6 @@ export async function runBulkTasks(
   endpoint: string,
   options: { cluster: string; subnets: string[]; securityGroups: string[]; count: number; family?: string },
 ): Promise<{ taskArns: string[]; taskDefinitionArn: string }> {
-  const { ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } = await import('@aws-sdk/client-ecs');
   const ecs = new ECSClient({ ...awsTestConfig(endpoint), maxAttempts: 1 });
   try {
     const td = await ecs.send(

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { revisionOf } from '../../domain/service.js';
+import type { ServiceDeployment } from '../../domain/service.js';
 import type { ApiClient } from '../client.js';
 import { seg } from '../client.js';
 import { contextFor, intArg, sleep, withCommonOptions } from '../common.js';
@@ -26,17 +27,7 @@ export interface ServiceResource {
   deployed_at: string | null;
   rollout: { state: 'in_progress' | 'stable' | 'failed'; message: string } | null;
   below_minimum_since: string | null;
-  deployments: {
-    id: string;
-    status: string;
-    task_definition: string;
-    desired_count: number;
-    running_count: number;
-    pending_count: number;
-    failed_tasks: number;
-    rollout_state: string | null;
-    rollout_state_reason: string | null;
-  }[];
+  deployments: ServiceDeployment[];
   events: { created_at: string | null; message: string }[];
   load_balancer: { stack_name: string; stack_status: string | null; dns_name: string | null; target_group_arn: string | null } | null;
   observed_at: string | null;

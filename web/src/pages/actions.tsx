@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { ReactNode } from 'react';
 import { api, ApiError } from '../api.js';
 import type { Execution } from '../types.js';
 
@@ -27,4 +28,35 @@ export function startTask(task: string, environment?: Record<string, string>): P
 
 export function stopExecution(uuid: string): Promise<Execution> {
   return api<Execution>('PATCH', `task_executions/${uuid}`, { status: 'STOPPING' });
+}
+
+/**
+ * Asks an execution to stop; disabled while an action runs or once the stop is under way.
+ * `children` is the label (default "Stop"); `onStopped` runs after the request, as it ended.
+ */
+export function StopButton({
+  execution,
+  action,
+  onStopped,
+  label,
+  children = 'Stop',
+}: {
+  execution: Pick<Execution, 'uuid' | 'status'>;
+  action: ReturnType<typeof useAction>;
+  onStopped: () => void;
+  /** aria-label, when the button's row does not say what it stops. */
+  label?: string;
+  children?: ReactNode;
+}) {
+  return (
+    <button
+      type="button"
+      className="danger"
+      disabled={action.busy || execution.status === 'STOPPING'}
+      aria-label={label}
+      onClick={() => void action.run(() => stopExecution(execution.uuid)).then(onStopped)}
+    >
+      {children}
+    </button>
+  );
 }

@@ -4,7 +4,7 @@ import { durationOf, isInProgress } from '../format.js';
 import { useNow } from '../hooks.js';
 import { Link } from '../router.js';
 import type { Execution } from '../types.js';
-import { stopExecution, useAction } from './actions.js';
+import { StopButton, useAction } from './actions.js';
 
 /** Executions as table rows: status, Task, when, how long, exit code, reason; Stop for running ones. */
 export function ExecutionTable({ executions, showTask = true, onChanged }: { executions: Execution[]; showTask?: boolean; onChanged: () => void }) {
@@ -51,16 +51,7 @@ export function ExecutionTable({ executions, showTask = true, onChanged }: { exe
                 <td className="hide-narrow reason-cell">{e.failure?.message ?? e.last_status_message ?? <span className="muted">—</span>}</td>
                 {canOperate && (
                   <td className="row-actions">
-                    {isInProgress(e.status) && (
-                      <button
-                        type="button"
-                        className="danger"
-                        disabled={action.busy || e.status === 'STOPPING'}
-                        onClick={() => void action.run(() => stopExecution(e.uuid)).then(onChanged)}
-                      >
-                        Stop
-                      </button>
-                    )}
+                    {isInProgress(e.status) && <StopButton execution={e} action={action} onStopped={onChanged} />}
                   </td>
                 )}
               </tr>

@@ -7,7 +7,7 @@ import { durationOf, formatTime, isInProgress } from '../format.js';
 import { useNow, usePoll } from '../hooks.js';
 import { Link } from '../router.js';
 import type { Execution, LogPage } from '../types.js';
-import { stopExecution, useAction } from './actions.js';
+import { StopButton, useAction } from './actions.js';
 
 export function ExecutionPage({ uuid }: { uuid: string }) {
   const execution = usePoll(() => api<Execution>('GET', `task_executions/${uuid}`), [uuid], 1500);
@@ -25,9 +25,9 @@ export function ExecutionPage({ uuid }: { uuid: string }) {
         crumbs={e ? [{ to: '/executions', label: 'Executions' }, { to: `/tasks/${encodeURIComponent(e.task.name)}`, label: e.task.name }] : [{ to: '/executions', label: 'Executions' }]}
       >
         {canOperate && e && isInProgress(e.status) && (
-          <button type="button" className="danger" disabled={action.busy || e.status === 'STOPPING'} onClick={() => void action.run(() => stopExecution(uuid)).then(execution.reload)}>
+          <StopButton execution={e} action={action} onStopped={execution.reload}>
             {e.status === 'STOPPING' ? 'Stopping…' : 'Stop'}
-          </button>
+          </StopButton>
         )}
       </PageHeader>
       <ErrorBox error={action.error} title="The action failed" />

@@ -6,7 +6,7 @@ import { isInProgress } from '../format.js';
 import { usePoll } from '../hooks.js';
 import { Link, setQuery, useLocation } from '../router.js';
 import type { Page, RunEnvironment, TaskSummary } from '../types.js';
-import { startTask, stopExecution, useAction } from './actions.js';
+import { startTask, StopButton, useAction } from './actions.js';
 
 const LIMIT = 50;
 
@@ -140,17 +140,7 @@ export function TasksPage() {
                               Start
                             </button>
                           )}
-                          {running && (
-                            <button
-                              type="button"
-                              className="danger"
-                              disabled={action.busy || last.status === 'STOPPING'}
-                              aria-label={`Stop ${t.name}`}
-                              onClick={() => void action.run(() => stopExecution(last.uuid)).then(tasks.reload)}
-                            >
-                              Stop
-                            </button>
-                          )}
+                          {running && <StopButton execution={last} action={action} onStopped={tasks.reload} label={`Stop ${t.name}`} />}
                         </td>
                       )}
                     </tr>
