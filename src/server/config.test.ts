@@ -20,6 +20,14 @@ describe('server settings', () => {
     expect(() => loadServerConfig({}, { BERTH_PORT: 'eighty' })).toThrow(/port \(BERTH_PORT\)/);
     expect(() => loadServerConfig({}, { BERTH_DATABASE_URL: 'mysql://x' })).toThrow(/databaseUrl \(BERTH_DATABASE_URL\): must start with postgres/);
     expect(() => loadServerConfig({}, { BERTH_ADMIN_API_KEY: 'short' })).toThrow(/at least 20 characters/);
+    // Numbers say the range to give, whether the text is not a number or out of range.
+    for (const bad of ['abc', '0', '300', '2.5']) {
+      expect(() => loadServerConfig({}, { BERTH_LOCAL_RUNNER_BATCH_SIZE: bad })).toThrow(
+        /localRunnerBatchSize \(BERTH_LOCAL_RUNNER_BATCH_SIZE\): must be a whole number from 1 to 256/,
+      );
+    }
+    expect(loadServerConfig({}, { BERTH_LOCAL_RUNNER_BATCH_SIZE: '4' }).localRunnerBatchSize).toBe(4);
+    expect(loadServerConfig({}, {}).localRunnerBatchSize).toBe(16);
   });
 
   it('refuses local-only mode on a non-loopback address', () => {

@@ -7,7 +7,11 @@ const bool = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'])])
   .transform((v) => (typeof v === 'boolean' ? v : ['true', '1', 'on', 'yes'].includes(v)));
 
-const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A whole number in [min, max], from a flag or an environment variable (text), with a message that says what to give. */
+const intFrom = (min: number, max: number) => {
+  const expected = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ message: expected }).int({ message: expected }).min(min, { message: expected }).max(max, { message: expected });
+};
 
 /**
  * Settings of `berth server`, validated once at start-up and frozen. Sources, later ones win:
